@@ -1,0 +1,143 @@
+//! The `flusso` binary: `flusso server` (the default) runs the embedded log and the HTTP API;
+//! `flusso bench log` measures the log.
+
+mod bench;
+mod config;
+mod http;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use flusso_log::{KafkaServerConfig, Log, LogConfig};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tracing_subscriber::EnvFilter;
+
+use crate::config::{ServerArgs, ServerConfig};
+
+/// Flusso: streaming SQL over an embedded, Kafka-compatible event log.
+#[derive(Debug, Parser)]
+#[command(name = "flusso", version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server: the embedded log (Kafka protocol) and the HTTP API. The default.
+    Server(ServerArgs),
+    /// Measure Flusso's throughput.
+    Bench {
+        #[command(subcommand)]
+        what: bench::BenchCommand,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        None => run_server(cli.server),
+        Some(Command::Server(args)) => run_server(args),
+        Some(Command::Bench { what }) => {
+            init_tracing("warn");
+            bench::run(what)
+        }
+    }
+}
+
+fn init_tracing(level: &str) {
+    let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+fn run_server(args: ServerArgs) -> anyhow::Result<()> {
+    let config = args.resolve()?;
+    init_tracing(&config.log_level);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("flusso")
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(config))
+}
+
+async fn serve(config: ServerConfig) -> anyhow::Result<()> {
+    let mut log_config = LogConfig::new(&config.data_dir);
+    log_config.num_partitions = config.num_partitions;
+    log_config.auto_create_topics = config.auto_create_topics;
+    log_config.topic_defaults = config.topic_defaults.clone();
+    let log = tokio::task::spawn_blocking(move || Log::open(log_config))
+        .await?
+        .with_context(|| format!("cannot open the log in '{}'", config.data_dir.display()))?;
+
+    let kafka = TcpListener::bind(config.kafka_listen)
+        .await
+        .with_context(|| format!("cannot listen for Kafka clients on {}", config.kafka_listen))?;
+    let kafka_addr = kafka.local_addr()?;
+    let (advertised_host, advertised_port) = config.advertised_kafka.clone().unwrap_or_else(|| {
+        let ip = kafka_addr.ip();
+        let host = if ip.is_unspecified() { "127.0.0.1".to_string() } else { ip.to_string() };
+        (host, kafka_addr.port())
+    });
+    let http = TcpListener::bind(config.http_listen)
+        .await
+        .with_context(|| format!("cannot listen for HTTP on {}", config.http_listen))?;
+    let http_addr = http.local_addr()?;
+
+    let shutdown = CancellationToken::new();
+    let kafka_task = tokio::spawn(flusso_log::serve(
+        kafka,
+        log.clone(),
+        KafkaServerConfig { advertised_host: advertised_host.clone(), advertised_port },
+        shutdown.clone(),
+    ));
+    let http_task = tokio::spawn(http::serve(http, shutdown.clone()));
+    let background = tokio::spawn(log.clone().run_background(shutdown.clone()));
+    tracing::info!(
+        kafka = %kafka_addr,
+        advertised = %format!("{advertised_host}:{advertised_port}"),
+        http = %http_addr,
+        data_dir = %config.data_dir.display(),
+        "flusso ready"
+    );
+
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    shutdown.cancel();
+    let results = Arc::new((kafka_task.await, http_task.await, background.await));
+    if let Ok(Err(e)) = &results.0 {
+        tracing::error!(error = %e, "kafka listener failed");
+    }
+    if let Ok(Err(e)) = &results.1 {
+        tracing::error!(error = %e, "http listener failed");
+    }
+    tokio::task::spawn_blocking(move || log.shutdown()).await??;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+/// Waits for Ctrl-C or SIGTERM.
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot watch SIGTERM; only Ctrl-C stops the server");
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

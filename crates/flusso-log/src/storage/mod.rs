@@ -1,0 +1,9 @@
+//! On-disk storage: v2 record batches in segments with sparse indexes, per-partition append and
+//! read paths, group-commit fsync and crash recovery.
+
+pub mod batch;
+pub(crate) mod index;
+mod partition;
+mod segment;
+
+pub use partition::{AppendInfo, Partition, PartitionOffsets, ReadResult};

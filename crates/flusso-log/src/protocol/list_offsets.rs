@@ -14,7 +14,7 @@ const LATEST: i64 = -1;
 const EARLIEST: i64 = -2;
 const MAX_TIMESTAMP: i64 = -3;
 
-pub(crate) async fn handle(ctx: &Arc<Ctx>, req: ListOffsetsRequest, _version: i16) -> ListOffsetsResponse {
+pub(crate) async fn handle(ctx: &Arc<Ctx>, req: ListOffsetsRequest, version: i16) -> ListOffsetsResponse {
     let mut resp = ListOffsetsResponse::default();
     for topic in req.topics {
         let name = topic.name.0.to_string();
@@ -28,7 +28,9 @@ pub(crate) async fn handle(ctx: &Arc<Ctx>, req: ListOffsetsRequest, _version: i1
             match ctx.log.partition(&name, part.partition_index) {
                 Err(e) => p.error_code = e.code(),
                 Ok(partition) => {
-                    p.leader_epoch = 0;
+                    if version >= 4 {
+                        p.leader_epoch = 0;
+                    }
                     let offsets = partition.offsets();
                     match part.timestamp {
                         LATEST => p.offset = offsets.log_end_offset,

@@ -174,8 +174,9 @@ fn encode<R: Encodable + HeaderVersion>(
     header.correlation_id = correlation_id;
     header
         .encode(&mut buf, api.response_header_version(version))
-        .map_err(|e| ProtocolError::Encode(e.to_string()))?;
-    resp.encode(&mut buf, version).map_err(|e| ProtocolError::Encode(e.to_string()))?;
+        .map_err(|e| ProtocolError::Encode(format!("{api:?} v{version} header: {e}")))?;
+    resp.encode(&mut buf, version)
+        .map_err(|e| ProtocolError::Encode(format!("{api:?} v{version}: {e}")))?;
     Ok(Some(buf.freeze()))
 }
 

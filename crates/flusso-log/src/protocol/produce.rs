@@ -20,7 +20,7 @@ use crate::LogError;
 pub(crate) fn handle(
     ctx: &Arc<Ctx>,
     req: ProduceRequest,
-    _version: i16,
+    version: i16,
 ) -> Option<impl Future<Output = ProduceResponse> + Send + 'static> {
     let acks = req.acks;
     let valid_acks = matches!(acks, -1..=1);
@@ -62,7 +62,7 @@ pub(crate) fn handle(
                     p.error_code = code.code();
                     p.base_offset = -1;
                     p.error_message = message(&e);
-                    if matches!(e, LogError::CorruptMessage(_) | LogError::RecordTooLarge { .. }) {
+                    if version >= 8 && matches!(e, LogError::CorruptMessage(_) | LogError::RecordTooLarge { .. }) {
                         let mut batch_error = BatchIndexAndErrorMessage::default();
                         batch_error.batch_index = 0;
                         batch_error.batch_index_error_message = message(&e);

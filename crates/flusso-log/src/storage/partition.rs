@@ -456,13 +456,13 @@ mod tests {
         assert_eq!(p.max_timestamp(), Some((38, 1019)));
         p.close().unwrap();
         drop(p);
-        for clean in [true, false] {
+        for (end, clean) in [(40, true), (41, false)] {
             let p = Partition::open(dir.path(), "t", 0, cfg(300), clean).unwrap();
-            assert_eq!(p.offsets().log_end_offset, 40);
-            assert_eq!(values(&p, 21)[0], "a10");
+            assert_eq!(p.offsets().log_end_offset, end);
+            assert_eq!(values(&p, 21)[0], "b10");
             assert_eq!(p.offset_for_timestamp(1005), Some((10, 1005)));
             p.append(&batch(&["z"], 1)).unwrap();
-            assert_eq!(p.offsets().log_end_offset, 41);
+            assert_eq!(p.offsets().log_end_offset, end + 1);
             p.close().unwrap();
         }
     }

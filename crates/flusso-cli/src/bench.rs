@@ -62,12 +62,18 @@ impl Row {
 
 fn bench_log(args: LogBenchArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.dir)?;
-    let tmp = tempfile::Builder::new().prefix("flusso-bench-").tempdir_in(&args.dir)?;
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let tmp = tempfile::Builder::new()
+        .prefix("flusso-bench-")
+        .tempdir_in(&args.dir)?;
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     eprintln!("measuring ceilings…");
     let disk = disk_ceiling(tmp.path())?;
     let mem = memcpy_ceiling();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let mut rows = Vec::new();
     runtime.block_on(async {
         let mut config = LogConfig::new(tmp.path().join("log"));
@@ -85,7 +91,10 @@ fn bench_log(args: LogBenchArgs) -> anyhow::Result<()> {
         let server = tokio::spawn(flusso_log::serve(
             listener,
             log.clone(),
-            KafkaServerConfig { advertised_host: "127.0.0.1".into(), advertised_port: addr.port() },
+            KafkaServerConfig {
+                advertised_host: "127.0.0.1".into(),
+                advertised_port: addr.port(),
+            },
             shutdown.clone(),
         ));
         let bootstrap = addr.to_string();
@@ -109,7 +118,10 @@ fn bench_log(args: LogBenchArgs) -> anyhow::Result<()> {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default();
-    println!("flusso bench log — {date}, {cores} cores, {} records of {} B", args.records, args.record_size);
+    println!(
+        "flusso bench log — {date}, {cores} cores, {} records of {} B",
+        args.records, args.record_size
+    );
     println!();
     println!("| ceiling | MB/s |");
     println!("|---|---:|");
@@ -176,7 +188,12 @@ fn payload(size: usize) -> Vec<u8> {
     (0..size).map(|i| b'a' + (i % 26) as u8).collect()
 }
 
-async fn produce_in_process(log: &Log, topic: &'static str, args: &LogBenchArgs, durable: bool) -> anyhow::Result<Row> {
+async fn produce_in_process(
+    log: &Log,
+    topic: &'static str,
+    args: &LogBenchArgs,
+    durable: bool,
+) -> anyhow::Result<Row> {
     log.create_topic(topic, 1, TopicConfig::default())?;
     let value = payload(args.record_size);
     let mut builder = BatchBuilder::new();
@@ -187,7 +204,12 @@ async fn produce_in_process(log: &Log, topic: &'static str, args: &LogBenchArgs,
     while left > 0 {
         let n = per_batch.min(left);
         for _ in 0..n {
-            builder.push(&Record { key: None, value: Some(&value), headers: vec![], timestamp: 0 });
+            builder.push(&Record {
+                key: None,
+                value: Some(&value),
+                headers: vec![],
+                timestamp: 0,
+            });
         }
         batches.push(Arc::new(builder.finish()));
         left -= n;
@@ -198,8 +220,9 @@ async fn produce_in_process(log: &Log, topic: &'static str, args: &LogBenchArgs,
         // acks=all from 16 concurrent writers, sharing fsyncs (group commit).
         let writers = 16;
         let mut tasks = Vec::new();
-        let chunks: Vec<Vec<Arc<Vec<u8>>>> =
-            (0..writers).map(|w| batches.iter().skip(w).step_by(writers).cloned().collect()).collect();
+        let chunks: Vec<Vec<Arc<Vec<u8>>>> = (0..writers)
+            .map(|w| batches.iter().skip(w).step_by(writers).cloned().collect())
+            .collect();
         for chunk in chunks {
             let log = log.clone();
             tasks.push(tokio::spawn(async move {
@@ -217,7 +240,11 @@ async fn produce_in_process(log: &Log, topic: &'static str, args: &LogBenchArgs,
             log.append(topic, 0, b)?;
         }
     }
-    Ok(Row { records: args.records, bytes, secs: start.elapsed().as_secs_f64() })
+    Ok(Row {
+        records: args.records,
+        bytes,
+        secs: start.elapsed().as_secs_f64(),
+    })
 }
 
 fn consume_in_process(log: &Log, topic: &str) -> anyhow::Result<Row> {
@@ -235,10 +262,19 @@ fn consume_in_process(log: &Log, topic: &str) -> anyhow::Result<Row> {
         }
         bytes += read.records.len() as u64;
     }
-    Ok(Row { records: end as usize, bytes, secs: start.elapsed().as_secs_f64() })
+    Ok(Row {
+        records: end as usize,
+        bytes,
+        secs: start.elapsed().as_secs_f64(),
+    })
 }
 
-fn produce_tcp(bootstrap: &str, topic: &'static str, acks: &str, args: &LogBenchArgs) -> anyhow::Result<Row> {
+fn produce_tcp(
+    bootstrap: &str,
+    topic: &'static str,
+    acks: &str,
+    args: &LogBenchArgs,
+) -> anyhow::Result<Row> {
     let producer: BaseProducer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("acks", acks)
@@ -256,7 +292,12 @@ fn produce_tcp(bootstrap: &str, topic: &'static str, acks: &str, args: &LogBench
         loop {
             match producer.send(record) {
                 Ok(()) => break,
-                Err((rdkafka::error::KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::QueueFull), r)) => {
+                Err((
+                    rdkafka::error::KafkaError::MessageProduction(
+                        rdkafka::types::RDKafkaErrorCode::QueueFull,
+                    ),
+                    r,
+                )) => {
                     record = r;
                     producer.poll(Duration::from_millis(1));
                 }
@@ -267,7 +308,11 @@ fn produce_tcp(bootstrap: &str, topic: &'static str, acks: &str, args: &LogBench
     }
     producer.flush(Duration::from_secs(120))?;
     let secs = start.elapsed().as_secs_f64();
-    Ok(Row { records: args.records, bytes: (args.records * args.record_size) as u64, secs })
+    Ok(Row {
+        records: args.records,
+        bytes: (args.records * args.record_size) as u64,
+        secs,
+    })
 }
 
 fn consume_tcp(bootstrap: &str, topic: &str) -> anyhow::Result<Row> {
@@ -295,5 +340,9 @@ fn consume_tcp(bootstrap: &str, topic: &str) -> anyhow::Result<Row> {
             None => bail!("consume stalled after {count} of {high} records"),
         }
     }
-    Ok(Row { records: count as usize, bytes, secs: start.elapsed().as_secs_f64() })
+    Ok(Row {
+        records: count as usize,
+        bytes,
+        secs: start.elapsed().as_secs_f64(),
+    })
 }

@@ -79,8 +79,16 @@ impl ServerArgs {
             }
             None => FileConfig::default(),
         };
-        let kafka_listen = self.kafka_listen.clone().or(file.kafka_listen).unwrap_or("127.0.0.1:9092".into());
-        let http_listen = self.http_listen.clone().or(file.http_listen).unwrap_or("127.0.0.1:8088".into());
+        let kafka_listen = self
+            .kafka_listen
+            .clone()
+            .or(file.kafka_listen)
+            .unwrap_or_else(|| "127.0.0.1:9092".into());
+        let http_listen = self
+            .http_listen
+            .clone()
+            .or(file.http_listen)
+            .unwrap_or_else(|| "127.0.0.1:8088".into());
         let advertised = self.advertised_kafka.clone().or(file.advertised_kafka);
         let advertised_kafka = match advertised {
             None => None,
@@ -88,7 +96,9 @@ impl ServerArgs {
                 let (host, port) = a
                     .rsplit_once(':')
                     .with_context(|| format!("--advertised-kafka '{a}' must be host:port"))?;
-                let port: u16 = port.parse().with_context(|| format!("invalid port in '{a}'"))?;
+                let port: u16 = port
+                    .parse()
+                    .with_context(|| format!("invalid port in '{a}'"))?;
                 Some((host.trim_matches(['[', ']']).to_string(), port))
             }
         };
@@ -102,17 +112,29 @@ impl ServerArgs {
                 toml::Value::String(s) => s,
                 other => other.to_string(),
             };
-            flusso_log::validate_config(&k, &v).map_err(|e| anyhow::anyhow!("topic_defaults: {e}"))?;
+            flusso_log::validate_config(&k, &v)
+                .map_err(|e| anyhow::anyhow!("topic_defaults: {e}"))?;
             topic_defaults.insert(k, v);
         }
         Ok(ServerConfig {
-            data_dir: self.data_dir.clone().or(file.data_dir).unwrap_or("flusso-data".into()),
+            data_dir: self
+                .data_dir
+                .clone()
+                .or(file.data_dir)
+                .unwrap_or_else(|| "flusso-data".into()),
             kafka_listen: parse_addr(&kafka_listen, "kafka-listen")?,
             advertised_kafka,
             http_listen: parse_addr(&http_listen, "http-listen")?,
-            log_level: self.log_level.clone().or(file.log_level).unwrap_or("info".into()),
+            log_level: self
+                .log_level
+                .clone()
+                .or(file.log_level)
+                .unwrap_or_else(|| "info".into()),
             num_partitions,
-            auto_create_topics: self.auto_create_topics.or(file.auto_create_topics).unwrap_or(true),
+            auto_create_topics: self
+                .auto_create_topics
+                .or(file.auto_create_topics)
+                .unwrap_or(true),
             topic_defaults,
         })
     }
@@ -154,9 +176,15 @@ mod tests {
 
     #[test]
     fn bad_values_are_refused() {
-        let args = ServerArgs { kafka_listen: Some("nowhere".into()), ..Default::default() };
+        let args = ServerArgs {
+            kafka_listen: Some("nowhere".into()),
+            ..Default::default()
+        };
         assert!(args.resolve().is_err());
-        let args = ServerArgs { advertised_kafka: Some("host-without-port".into()), ..Default::default() };
+        let args = ServerArgs {
+            advertised_kafka: Some("host-without-port".into()),
+            ..Default::default()
+        };
         assert!(args.resolve().is_err());
     }
 }

@@ -23,8 +23,13 @@ pub fn router() -> Router {
 }
 
 /// Serves the HTTP API on `listener` until `shutdown` is cancelled.
-pub async fn serve(listener: tokio::net::TcpListener, shutdown: CancellationToken) -> std::io::Result<()> {
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
     let addr: Option<SocketAddr> = listener.local_addr().ok();
     tracing::debug!(?addr, "http api serving");
-    axum::serve(listener, router()).with_graceful_shutdown(async move { shutdown.cancelled().await }).await
+    axum::serve(listener, router())
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
 }

@@ -51,7 +51,10 @@ fn main() -> anyhow::Result<()> {
 
 fn init_tracing(level: &str) {
     let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 fn run_server(args: ServerArgs) -> anyhow::Result<()> {
@@ -80,7 +83,11 @@ async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     let kafka_addr = kafka.local_addr()?;
     let (advertised_host, advertised_port) = config.advertised_kafka.clone().unwrap_or_else(|| {
         let ip = kafka_addr.ip();
-        let host = if ip.is_unspecified() { "127.0.0.1".to_string() } else { ip.to_string() };
+        let host = if ip.is_unspecified() {
+            "127.0.0.1".to_string()
+        } else {
+            ip.to_string()
+        };
         (host, kafka_addr.port())
     });
     let http = TcpListener::bind(config.http_listen)
@@ -92,7 +99,10 @@ async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     let kafka_task = tokio::spawn(flusso_log::serve(
         kafka,
         log.clone(),
-        KafkaServerConfig { advertised_host: advertised_host.clone(), advertised_port },
+        KafkaServerConfig {
+            advertised_host: advertised_host.clone(),
+            advertised_port,
+        },
         shutdown.clone(),
     ));
     let http_task = tokio::spawn(http::serve(http, shutdown.clone()));
@@ -125,7 +135,9 @@ async fn wait_for_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        let mut term = match tokio::signal::unix::signal(
+            tokio::signal::unix::SignalKind::terminate(),
+        ) {
             Ok(s) => s,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot watch SIGTERM; only Ctrl-C stops the server");

@@ -14,16 +14,21 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
         "g" | "gb" | "gib" => 1 << 30,
         _ => return Err(format!("invalid size unit in '{text}'")),
     };
-    n.checked_mul(mult).ok_or_else(|| format!("size '{text}' is too large"))
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("size '{text}' is too large"))
 }
 
 /// Parses a duration into milliseconds: a plain integer (milliseconds) or one with an
 /// `ms`, `s`, `m`, `h` or `d` suffix.
 pub fn parse_duration_ms(text: &str) -> Result<i64, String> {
     let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit() && c != '-').unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '-')
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: i64 = num.parse().map_err(|_| format!("invalid duration '{text}'"))?;
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("invalid duration '{text}'"))?;
     let mult = match unit.trim() {
         "" | "ms" => 1,
         "s" => 1_000,
@@ -32,7 +37,8 @@ pub fn parse_duration_ms(text: &str) -> Result<i64, String> {
         "d" => 86_400_000,
         _ => return Err(format!("invalid duration unit in '{text}'")),
     };
-    n.checked_mul(mult).ok_or_else(|| format!("duration '{text}' is too large"))
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("duration '{text}' is too large"))
 }
 
 #[cfg(test)]

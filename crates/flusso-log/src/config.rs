@@ -247,9 +247,13 @@ impl TopicConfig {
     /// Resolves the values the storage layer needs.
     pub fn resolve(&self, server: &LogConfig) -> ResolvedConfig {
         let num = |name: &str| -> i64 {
-            self.get(name, server).and_then(|(v, _)| v.trim().parse().ok()).unwrap_or_else(|| {
-                config_def(name).and_then(|d| d.default.parse().ok()).unwrap_or(0)
-            })
+            self.get(name, server)
+                .and_then(|(v, _)| v.trim().parse().ok())
+                .unwrap_or_else(|| {
+                    config_def(name)
+                        .and_then(|d| d.default.parse().ok())
+                        .unwrap_or(0)
+                })
         };
         let text = |name: &str| self.get(name, server).map(|(v, _)| v).unwrap_or_default();
         ResolvedConfig {
@@ -306,12 +310,19 @@ mod tests {
     #[test]
     fn resolution_order() {
         let mut server = LogConfig::new("/tmp");
-        server.topic_defaults.insert("segment.bytes".into(), "2048".into());
+        server
+            .topic_defaults
+            .insert("segment.bytes".into(), "2048".into());
         let mut topic = TopicConfig::default();
         assert_eq!(topic.resolve(&server).segment_bytes, 2048);
-        topic.overrides.insert("segment.bytes".into(), "4096".into());
+        topic
+            .overrides
+            .insert("segment.bytes".into(), "4096".into());
         assert_eq!(topic.resolve(&server).segment_bytes, 4096);
-        assert_eq!(topic.get("retention.ms", &server).unwrap().1, ConfigSource::Default);
+        assert_eq!(
+            topic.get("retention.ms", &server).unwrap().1,
+            ConfigSource::Default
+        );
         assert_eq!(ResolvedConfig::default().max_message_bytes, 1048588);
     }
 }

@@ -35,8 +35,8 @@ mod server;
 mod storage;
 
 pub use config::{
-    config_def, validate_config, ConfigDef, ConfigSource, ConfigType, LogConfig, ResolvedConfig, TopicConfig,
-    TOPIC_CONFIGS,
+    config_def, validate_config, ConfigDef, ConfigSource, ConfigType, LogConfig, ResolvedConfig,
+    TopicConfig, TOPIC_CONFIGS,
 };
 pub use error::{LogError, Result};
 pub use log::{validate_topic_name, Log, Topic, CLEAN_SHUTDOWN_FILE};

@@ -64,7 +64,9 @@ impl Topic {
 
     /// One partition.
     pub fn partition(&self, id: i32) -> Option<Arc<Partition>> {
-        usize::try_from(id).ok().and_then(|i| self.partitions.read().get(i).cloned())
+        usize::try_from(id)
+            .ok()
+            .and_then(|i| self.partitions.read().get(i).cloned())
     }
 
     /// All partitions.
@@ -95,7 +97,10 @@ pub fn validate_topic_name(name: &str) -> Result<()> {
     if name.len() > 249 {
         return bad("the name is longer than 249 characters");
     }
-    if !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')) {
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    {
         return bad("only ASCII letters, digits, '.', '_' and '-' are allowed");
     }
     Ok(())
@@ -151,7 +156,9 @@ impl Log {
             let text = fs::read_to_string(&path)?;
             match serde_json::from_str::<TopicMeta>(&text) {
                 Ok(meta) => metas.push(meta),
-                Err(e) => tracing::error!(path = %path.display(), error = %e, "unreadable topic metadata skipped"),
+                Err(e) => {
+                    tracing::error!(path = %path.display(), error = %e, "unreadable topic metadata skipped")
+                }
             }
         }
         for meta in metas {
@@ -235,7 +242,12 @@ impl Log {
     }
 
     /// Checks what [`Log::create_topic`] would check, without creating anything.
-    pub fn validate_new_topic(&self, name: &str, partitions: i32, config: &TopicConfig) -> Result<()> {
+    pub fn validate_new_topic(
+        &self,
+        name: &str,
+        partitions: i32,
+        config: &TopicConfig,
+    ) -> Result<()> {
         validate_topic_name(name)?;
         if partitions < 1 {
             return Err(LogError::InvalidPartitions(format!(
@@ -265,7 +277,12 @@ impl Log {
     }
 
     /// Creates a topic with `partitions` partitions and the given configs; durable on return.
-    pub fn create_topic(&self, name: &str, partitions: i32, config: TopicConfig) -> Result<Arc<Topic>> {
+    pub fn create_topic(
+        &self,
+        name: &str,
+        partitions: i32,
+        config: TopicConfig,
+    ) -> Result<Arc<Topic>> {
         self.check_open()?;
         let _admin = self.shared.admin.lock();
         self.validate_new_topic(name, partitions, &config)?;
@@ -277,7 +294,13 @@ impl Log {
             if dir.exists() {
                 fs::remove_dir_all(&dir)?;
             }
-            parts.push(Arc::new(Partition::open(self.data_dir(), name, p, Arc::clone(&resolved), true)?));
+            parts.push(Arc::new(Partition::open(
+                self.data_dir(),
+                name,
+                p,
+                Arc::clone(&resolved),
+                true,
+            )?));
         }
         let topic = Arc::new(Topic {
             name: name.to_string(),
@@ -286,7 +309,10 @@ impl Log {
             partitions: RwLock::new(parts),
         });
         self.write_meta(&topic.meta())?;
-        self.shared.topics.write().insert(name.to_string(), Arc::clone(&topic));
+        self.shared
+            .topics
+            .write()
+            .insert(name.to_string(), Arc::clone(&topic));
         tracing::info!(topic = name, partitions, "topic created");
         Ok(topic)
     }
@@ -296,10 +322,14 @@ impl Log {
         if let Some(t) = self.topic(name) {
             return Ok(t);
         }
-        match self.create_topic(name, self.shared.config.num_partitions, TopicConfig::default()) {
-            Err(LogError::TopicExists(_)) => {
-                self.topic(name).ok_or_else(|| LogError::UnknownTopicOrPartition(name.into()))
-            }
+        match self.create_topic(
+            name,
+            self.shared.config.num_partitions,
+            TopicConfig::default(),
+        ) {
+            Err(LogError::TopicExists(_)) => self
+                .topic(name)
+                .ok_or_else(|| LogError::UnknownTopicOrPartition(name.into())),
             other => other,
         }
     }
@@ -316,7 +346,7 @@ impl Log {
             .ok_or_else(|| LogError::UnknownTopicOrPartition(name.to_string()))?;
         let meta_path = self.meta_path(name);
         fs::remove_file(&meta_path)?;
-        index_util::sync_dir(meta_path.parent().unwrap_or(self.data_dir()))?;
+        index_util::sync_dir(meta_path.parent().unwrap_or_else(|| self.data_dir()))?;
         for p in topic.partitions() {
             fs::remove_dir_all(p.dir())?;
         }
@@ -329,7 +359,9 @@ impl Log {
     pub fn create_partitions(&self, name: &str, count: i32, validate_only: bool) -> Result<()> {
         self.check_open()?;
         let _admin = self.shared.admin.lock();
-        let topic = self.topic(name).ok_or_else(|| LogError::UnknownTopicOrPartition(name.into()))?;
+        let topic = self
+            .topic(name)
+            .ok_or_else(|| LogError::UnknownTopicOrPartition(name.into()))?;
         let current = topic.partition_count();
         if count <= current {
             return Err(LogError::InvalidPartitions(format!(
@@ -337,7 +369,9 @@ impl Log {
             )));
         }
         if count > 10_000 {
-            return Err(LogError::InvalidPartitions(format!("at most 10000 partitions, got {count}")));
+            return Err(LogError::InvalidPartitions(format!(
+                "at most 10000 partitions, got {count}"
+            )));
         }
         if validate_only {
             return Ok(());
@@ -345,7 +379,13 @@ impl Log {
         let resolved = Arc::new(topic.config().resolve(&self.shared.config));
         let mut added = Vec::new();
         for p in current..count {
-            added.push(Arc::new(Partition::open(self.data_dir(), name, p, Arc::clone(&resolved), true)?));
+            added.push(Arc::new(Partition::open(
+                self.data_dir(),
+                name,
+                p,
+                Arc::clone(&resolved),
+                true,
+            )?));
         }
         topic.partitions.write().extend(added);
         self.write_meta(&topic.meta())?;
@@ -363,8 +403,14 @@ impl Log {
     ) -> Result<()> {
         self.check_open()?;
         let _admin = self.shared.admin.lock();
-        let topic = self.topic(name).ok_or_else(|| LogError::UnknownTopicOrPartition(name.into()))?;
-        let mut config = if incremental { topic.config() } else { TopicConfig::default() };
+        let topic = self
+            .topic(name)
+            .ok_or_else(|| LogError::UnknownTopicOrPartition(name.into()))?;
+        let mut config = if incremental {
+            topic.config()
+        } else {
+            TopicConfig::default()
+        };
         for (k, v) in changes {
             match v {
                 Some(v) => {
@@ -373,7 +419,9 @@ impl Log {
                 }
                 None => {
                     if crate::config::config_def(k).is_none() {
-                        return Err(LogError::InvalidConfig(format!("unknown topic config '{k}'")));
+                        return Err(LogError::InvalidConfig(format!(
+                            "unknown topic config '{k}'"
+                        )));
                     }
                     config.overrides.remove(k);
                 }
@@ -391,7 +439,10 @@ impl Log {
     }
 
     fn meta_path(&self, name: &str) -> PathBuf {
-        self.data_dir().join(META_DIR).join(TOPICS_DIR).join(format!("{name}.json"))
+        self.data_dir()
+            .join(META_DIR)
+            .join(TOPICS_DIR)
+            .join(format!("{name}.json"))
     }
 
     fn write_meta(&self, meta: &TopicMeta) -> Result<()> {
@@ -409,7 +460,12 @@ impl Log {
 
     /// Appends and waits until the data is fsynced (acks=all), sharing fsyncs with concurrent
     /// appends.
-    pub async fn append_durable(&self, topic: &str, partition: i32, batches: &[u8]) -> Result<AppendInfo> {
+    pub async fn append_durable(
+        &self,
+        topic: &str,
+        partition: i32,
+        batches: &[u8],
+    ) -> Result<AppendInfo> {
         self.check_open()?;
         let p = self.partition(topic, partition)?;
         let info = p.append(batches)?;
@@ -418,8 +474,15 @@ impl Log {
     }
 
     /// Reads whole batches from `offset`, at most `max_bytes` but at least one batch.
-    pub fn read(&self, topic: &str, partition: i32, offset: i64, max_bytes: usize) -> Result<ReadResult> {
-        self.partition(topic, partition)?.read(offset, max_bytes, true)
+    pub fn read(
+        &self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        max_bytes: usize,
+    ) -> Result<ReadResult> {
+        self.partition(topic, partition)?
+            .read(offset, max_bytes, true)
     }
 
     /// Log start and end offsets of a partition.
@@ -457,7 +520,8 @@ impl Log {
 
     /// Runs the periodic recovery-point checkpoints until `shutdown` is cancelled.
     pub async fn run_background(self, shutdown: tokio_util::sync::CancellationToken) {
-        let every = std::time::Duration::from_millis(self.shared.config.checkpoint_interval_ms.max(10));
+        let every =
+            std::time::Duration::from_millis(self.shared.config.checkpoint_interval_ms.max(10));
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -484,7 +548,10 @@ fn load_cluster_id(dir: &Path) -> Result<String> {
         }
     }
     let id = Uuid::new_v4().simple().to_string()[..22].to_string();
-    let json = serde_json::to_vec(&Cluster { cluster_id: id.clone() }).map_err(|e| LogError::Io(e.into()))?;
+    let json = serde_json::to_vec(&Cluster {
+        cluster_id: id.clone(),
+    })
+    .map_err(|e| LogError::Io(e.into()))?;
     index_util::write_synced(&path, &json)?;
     Ok(id)
 }
@@ -496,10 +563,18 @@ fn remove_orphan_partitions(dir: &Path, topics: &BTreeMap<String, Arc<Topic>>) -
         if !entry.file_type()?.is_dir() {
             continue;
         }
-        let Ok(name) = entry.file_name().into_string() else { continue };
-        let Some((topic, part)) = name.rsplit_once('-') else { continue };
-        let Ok(part) = part.parse::<i32>() else { continue };
-        let known = topics.get(topic).is_some_and(|t| part < t.partition_count());
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        let Some((topic, part)) = name.rsplit_once('-') else {
+            continue;
+        };
+        let Ok(part) = part.parse::<i32>() else {
+            continue;
+        };
+        let known = topics
+            .get(topic)
+            .is_some_and(|t| part < t.partition_count());
         if !known && validate_topic_name(topic).is_ok() {
             tracing::warn!(dir = %entry.path().display(), "removing partition directory of a deleted topic");
             fs::remove_dir_all(entry.path())?;
@@ -515,7 +590,12 @@ mod tests {
 
     fn one(v: &str) -> Vec<u8> {
         let mut b = BatchBuilder::new();
-        b.push(&Record { key: None, value: Some(v.as_bytes()), headers: vec![], timestamp: 5 });
+        b.push(&Record {
+            key: None,
+            value: Some(v.as_bytes()),
+            headers: vec![],
+            timestamp: 5,
+        });
         b.finish()
     }
 
@@ -526,16 +606,28 @@ mod tests {
         let mut cfg = TopicConfig::default();
         cfg.overrides.insert("retention.ms".into(), "-1".into());
         log.create_topic("a.b", 3, cfg.clone()).unwrap();
-        assert!(matches!(log.create_topic("a.b", 1, TopicConfig::default()), Err(LogError::TopicExists(_))));
-        assert!(matches!(log.create_topic("a_b", 1, TopicConfig::default()), Err(LogError::InvalidTopic(..))));
-        assert!(matches!(log.create_topic("bad name", 1, TopicConfig::default()), Err(LogError::InvalidTopic(..))));
+        assert!(matches!(
+            log.create_topic("a.b", 1, TopicConfig::default()),
+            Err(LogError::TopicExists(_))
+        ));
+        assert!(matches!(
+            log.create_topic("a_b", 1, TopicConfig::default()),
+            Err(LogError::InvalidTopic(..))
+        ));
+        assert!(matches!(
+            log.create_topic("bad name", 1, TopicConfig::default()),
+            Err(LogError::InvalidTopic(..))
+        ));
         log.append("a.b", 2, &one("x")).unwrap();
         log.create_partitions("a.b", 4, false).unwrap();
         log.create_topic("gone", 1, TopicConfig::default()).unwrap();
         log.delete_topic("gone").unwrap();
         let cluster = log.cluster_id().to_string();
         log.shutdown().unwrap();
-        assert!(matches!(log.append("a.b", 0, &one("y")), Err(LogError::ShuttingDown)));
+        assert!(matches!(
+            log.append("a.b", 0, &one("y")),
+            Err(LogError::ShuttingDown)
+        ));
         drop(log);
 
         let log = Log::open(LogConfig::new(dir.path())).unwrap();

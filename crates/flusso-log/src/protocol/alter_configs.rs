@@ -8,7 +8,11 @@ use kafka_protocol::ResponseError;
 
 use super::{message, Ctx, RESOURCE_TOPIC};
 
-pub(crate) async fn handle(ctx: &Arc<Ctx>, req: AlterConfigsRequest, _version: i16) -> AlterConfigsResponse {
+pub(crate) async fn handle(
+    ctx: &Arc<Ctx>,
+    req: AlterConfigsRequest,
+    _version: i16,
+) -> AlterConfigsResponse {
     let mut resp = AlterConfigsResponse::default();
     for resource in req.resources {
         let mut r = AlterConfigsResourceResponse::default();
@@ -21,11 +25,18 @@ pub(crate) async fn handle(ctx: &Arc<Ctx>, req: AlterConfigsRequest, _version: i
             let changes: Vec<(String, Option<String>)> = resource
                 .configs
                 .iter()
-                .filter_map(|c| c.value.as_ref().map(|v| (c.name.to_string(), Some(v.to_string()))))
+                .filter_map(|c| {
+                    c.value
+                        .as_ref()
+                        .map(|v| (c.name.to_string(), Some(v.to_string())))
+                })
                 .collect();
-            if let Err(e) =
-                ctx.log.alter_topic_config(resource.resource_name.as_str(), &changes, false, req.validate_only)
-            {
+            if let Err(e) = ctx.log.alter_topic_config(
+                resource.resource_name.as_str(),
+                &changes,
+                false,
+                req.validate_only,
+            ) {
                 r.error_code = e.code();
                 r.error_message = message(&e);
             }

@@ -21,7 +21,11 @@ fn api_list() -> Vec<ApiVersion> {
         .collect()
 }
 
-pub(crate) async fn handle(_ctx: &Arc<Ctx>, _req: ApiVersionsRequest, _version: i16) -> ApiVersionsResponse {
+pub(crate) async fn handle(
+    _ctx: &Arc<Ctx>,
+    _req: ApiVersionsRequest,
+    _version: i16,
+) -> ApiVersionsResponse {
     let mut resp = ApiVersionsResponse::default();
     resp.api_keys = api_list();
     resp

@@ -26,7 +26,10 @@ pub(crate) async fn handle(
         if bad_assignment {
             r.error_code = ResponseError::InvalidReplicaAssignment.code();
             r.error_message = message(format!("only broker {} exists", ctx.node_id));
-        } else if let Err(e) = ctx.log.create_partitions(&name, topic.count, req.validate_only) {
+        } else if let Err(e) = ctx
+            .log
+            .create_partitions(&name, topic.count, req.validate_only)
+        {
             r.error_code = e.code();
             r.error_message = message(&e);
         }

@@ -4,7 +4,9 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use kafka_protocol::messages::create_topics_response::{CreatableTopicConfigs, CreatableTopicResult};
+use kafka_protocol::messages::create_topics_response::{
+    CreatableTopicConfigs, CreatableTopicResult,
+};
 use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
@@ -13,18 +15,29 @@ use super::{describe_configs::source_code, message, Ctx};
 use crate::config::{TopicConfig, TOPIC_CONFIGS};
 use crate::LogError;
 
-pub(crate) async fn handle(ctx: &Arc<Ctx>, req: CreateTopicsRequest, _version: i16) -> CreateTopicsResponse {
+pub(crate) async fn handle(
+    ctx: &Arc<Ctx>,
+    req: CreateTopicsRequest,
+    _version: i16,
+) -> CreateTopicsResponse {
     let mut resp = CreateTopicsResponse::default();
     let mut seen = HashSet::new();
-    let duplicates: HashSet<String> =
-        req.topics.iter().map(|t| t.name.0.to_string()).filter(|n| !seen.insert(n.clone())).collect();
+    let duplicates: HashSet<String> = req
+        .topics
+        .iter()
+        .map(|t| t.name.0.to_string())
+        .filter(|n| !seen.insert(n.clone()))
+        .collect();
     for topic in req.topics {
         let name = topic.name.0.to_string();
         let mut r = CreatableTopicResult::default();
         r.name = topic.name.clone();
         let outcome = (|| -> Result<(i32, TopicConfig), (ResponseError, String)> {
             if duplicates.contains(&name) {
-                return Err((ResponseError::InvalidRequest, format!("topic '{name}' appears more than once")));
+                return Err((
+                    ResponseError::InvalidRequest,
+                    format!("topic '{name}' appears more than once"),
+                ));
             }
             if topic.replication_factor > 1 {
                 return Err((
@@ -36,7 +49,11 @@ pub(crate) async fn handle(ctx: &Arc<Ctx>, req: CreateTopicsRequest, _version: i
                 ));
             }
             let partitions = if !topic.assignments.is_empty() {
-                if topic.assignments.iter().any(|a| a.broker_ids.iter().any(|b| b.0 != ctx.node_id)) {
+                if topic
+                    .assignments
+                    .iter()
+                    .any(|a| a.broker_ids.iter().any(|b| b.0 != ctx.node_id))
+                {
                     return Err((
                         ResponseError::InvalidReplicaAssignment,
                         format!("only broker {} exists", ctx.node_id),
@@ -55,9 +72,13 @@ pub(crate) async fn handle(ctx: &Arc<Ctx>, req: CreateTopicsRequest, _version: i
                 }
             }
             let to_err = |e: LogError| (e.kafka_error(), e.to_string());
-            ctx.log.validate_new_topic(&name, partitions, &config).map_err(to_err)?;
+            ctx.log
+                .validate_new_topic(&name, partitions, &config)
+                .map_err(to_err)?;
             if !req.validate_only {
-                ctx.log.create_topic(&name, partitions, config.clone()).map_err(to_err)?;
+                ctx.log
+                    .create_topic(&name, partitions, config.clone())
+                    .map_err(to_err)?;
             }
             Ok((partitions, config))
         })();

@@ -9,19 +9,34 @@ use uuid::Uuid;
 
 use super::{message, topic_name, Ctx};
 
-pub(crate) async fn handle(ctx: &Arc<Ctx>, req: DeleteTopicsRequest, version: i16) -> DeleteTopicsResponse {
+pub(crate) async fn handle(
+    ctx: &Arc<Ctx>,
+    req: DeleteTopicsRequest,
+    version: i16,
+) -> DeleteTopicsResponse {
     let mut resp = DeleteTopicsResponse::default();
     let targets: Vec<(Option<String>, Uuid)> = if version >= 6 {
-        req.topics.iter().map(|t| (t.name.as_ref().map(|n| n.0.to_string()), t.topic_id)).collect()
+        req.topics
+            .iter()
+            .map(|t| (t.name.as_ref().map(|n| n.0.to_string()), t.topic_id))
+            .collect()
     } else {
-        req.topic_names.iter().map(|n| (Some(n.0.to_string()), Uuid::nil())).collect()
+        req.topic_names
+            .iter()
+            .map(|n| (Some(n.0.to_string()), Uuid::nil()))
+            .collect()
     };
     for (name, id) in targets {
         let mut r = DeletableTopicResult::default();
         r.topic_id = id;
         let name = match name {
             Some(n) => Some(n),
-            None => ctx.log.topics().into_iter().find(|t| t.id() == id).map(|t| t.name().to_string()),
+            None => ctx
+                .log
+                .topics()
+                .into_iter()
+                .find(|t| t.id() == id)
+                .map(|t| t.name().to_string()),
         };
         match name {
             None => {

@@ -32,18 +32,26 @@ pub(crate) async fn handle(
         r.resource_type = resource.resource_type;
         r.resource_name = resource.resource_name.clone();
         let wanted = |name: &str| {
-            resource.configuration_keys.as_ref().is_none_or(|keys| keys.iter().any(|k| k.as_str() == name))
+            resource
+                .configuration_keys
+                .as_ref()
+                .is_none_or(|keys| keys.iter().any(|k| k.as_str() == name))
         };
         match resource.resource_type {
             RESOURCE_TOPIC => match ctx.log.topic(resource.resource_name.as_str()) {
                 None => {
                     r.error_code = ResponseError::UnknownTopicOrPartition.code();
-                    r.error_message = message(format!("unknown topic '{}'", resource.resource_name.as_str()));
+                    r.error_message = message(format!(
+                        "unknown topic '{}'",
+                        resource.resource_name.as_str()
+                    ));
                 }
                 Some(topic) => {
                     let config = topic.config();
                     for def in TOPIC_CONFIGS.iter().filter(|d| wanted(d.name)) {
-                        let Some((value, source)) = config.get(def.name, ctx.log.config()) else { continue };
+                        let Some((value, source)) = config.get(def.name, ctx.log.config()) else {
+                            continue;
+                        };
                         let mut c = DescribeConfigsResourceResult::default();
                         c.name = StrBytes::from_static_str(def.name);
                         c.value = Some(StrBytes::from_string(value.clone()));
@@ -69,9 +77,21 @@ pub(crate) async fn handle(
             RESOURCE_BROKER => {
                 let cfg = ctx.log.config();
                 let broker: [(&str, String, ConfigType); 3] = [
-                    ("auto.create.topics.enable", cfg.auto_create_topics.to_string(), ConfigType::Boolean),
-                    ("num.partitions", cfg.num_partitions.to_string(), ConfigType::Int),
-                    ("socket.request.max.bytes", cfg.socket_request_max_bytes.to_string(), ConfigType::Int),
+                    (
+                        "auto.create.topics.enable",
+                        cfg.auto_create_topics.to_string(),
+                        ConfigType::Boolean,
+                    ),
+                    (
+                        "num.partitions",
+                        cfg.num_partitions.to_string(),
+                        ConfigType::Int,
+                    ),
+                    (
+                        "socket.request.max.bytes",
+                        cfg.socket_request_max_bytes.to_string(),
+                        ConfigType::Int,
+                    ),
                 ];
                 for (name, value, kind) in broker.into_iter().filter(|(n, _, _)| wanted(n)) {
                     let mut c = DescribeConfigsResourceResult::default();

@@ -22,7 +22,7 @@ pub(crate) async fn handle(ctx: &Arc<Ctx>, req: FetchRequest, _version: i16) -> 
         return resp;
     }
     // Resolve partitions once.
-    let targets: Vec<(String, Vec<(i32, i64, usize, Option<Arc<Partition>>)>)> = req
+    let targets: Vec<(String, Vec<Target>)> = req
         .topics
         .iter()
         .map(|t| {
@@ -30,26 +30,42 @@ pub(crate) async fn handle(ctx: &Arc<Ctx>, req: FetchRequest, _version: i16) -> 
             let parts = t
                 .partitions
                 .iter()
-                .map(|p| {
-                    let max = p.partition_max_bytes.max(0) as usize;
-                    (p.partition, p.fetch_offset, max, ctx.log.partition(&name, p.partition).ok())
+                .map(|p| Target {
+                    index: p.partition,
+                    offset: p.fetch_offset,
+                    max_bytes: p.partition_max_bytes.max(0) as usize,
+                    partition: ctx.log.partition(&name, p.partition).ok(),
                 })
                 .collect();
             (name, parts)
         })
         .collect();
-    let max_bytes = if req.max_bytes <= 0 { usize::MAX } else { req.max_bytes as usize };
+    let max_bytes = if req.max_bytes <= 0 {
+        usize::MAX
+    } else {
+        req.max_bytes as usize
+    };
     let min_bytes = req.min_bytes.max(0) as usize;
-    let deadline = tokio::time::Instant::now() + Duration::from_millis(req.max_wait_ms.max(0) as u64);
+    let deadline =
+        tokio::time::Instant::now() + Duration::from_millis(req.max_wait_ms.max(0) as u64);
     loop {
         // Subscribe before reading so that an append in between still wakes us.
         let mut watchers: Vec<_> = targets
             .iter()
-            .flat_map(|(_, parts)| parts.iter().filter_map(|p| p.3.as_ref().map(|p| p.subscribe())))
+            .flat_map(|(_, parts)| {
+                parts
+                    .iter()
+                    .filter_map(|t| t.partition.as_ref().map(|p| p.subscribe()))
+            })
             .collect();
         let (resp, bytes, errors) = gather(&targets, max_bytes);
         let now = tokio::time::Instant::now();
-        if bytes >= min_bytes || errors || now >= deadline || watchers.is_empty() || ctx.shutdown.is_cancelled() {
+        if bytes >= min_bytes
+            || errors
+            || now >= deadline
+            || watchers.is_empty()
+            || ctx.shutdown.is_cancelled()
+        {
             return resp;
         }
         let changed = select_all(watchers.iter_mut().map(|w| Box::pin(w.changed())));
@@ -61,7 +77,15 @@ pub(crate) async fn handle(ctx: &Arc<Ctx>, req: FetchRequest, _version: i16) -> 
     }
 }
 
-type Targets = [(String, Vec<(i32, i64, usize, Option<Arc<Partition>>)>)];
+/// One requested partition.
+struct Target {
+    index: i32,
+    offset: i64,
+    max_bytes: usize,
+    partition: Option<Arc<Partition>>,
+}
+
+type Targets = [(String, Vec<Target>)];
 
 /// Reads every partition once: the response, the bytes of records in it, and whether any partition
 /// answered with an error (which ends the long poll).
@@ -72,7 +96,13 @@ fn gather(targets: &Targets, max_bytes: usize) -> (FetchResponse, usize, bool) {
     for (name, parts) in targets {
         let mut topic = FetchableTopicResponse::default();
         topic.topic = super::topic_name(name);
-        for (index, offset, part_max, partition) in parts {
+        for Target {
+            index,
+            offset,
+            max_bytes: part_max,
+            partition,
+        } in parts
+        {
             let mut data = PartitionData::default();
             data.partition_index = *index;
             let budget = (*part_max).min(max_bytes.saturating_sub(total));

@@ -31,7 +31,8 @@ pub(crate) async fn handle(
             ))
         } else {
             changes(ctx, &name, &resource.configs).and_then(|changes| {
-                ctx.log.alter_topic_config(&name, &changes, true, req.validate_only)
+                ctx.log
+                    .alter_topic_config(&name, &changes, true, req.validate_only)
             })
         };
         if let Err(e) = result {
@@ -48,7 +49,11 @@ pub(crate) async fn handle(
 
 type Alterable = kafka_protocol::messages::incremental_alter_configs_request::AlterableConfig;
 
-fn changes(ctx: &Arc<Ctx>, topic: &str, configs: &[Alterable]) -> Result<Vec<(String, Option<String>)>, LogError> {
+fn changes(
+    ctx: &Arc<Ctx>,
+    topic: &str,
+    configs: &[Alterable],
+) -> Result<Vec<(String, Option<String>)>, LogError> {
     let current = ctx
         .log
         .topic(topic)
@@ -66,9 +71,18 @@ fn changes(ctx: &Arc<Ctx>, topic: &str, configs: &[Alterable]) -> Result<Vec<(St
                     .get(&key, ctx.log.config())
                     .map(|(v, _)| v)
                     .unwrap_or_default();
-                let mut items: Vec<String> =
-                    existing.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect();
-                for v in value.unwrap_or_default().split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                let mut items: Vec<String> = existing
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect();
+                for v in value
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                {
                     if c.config_operation == APPEND {
                         if !items.iter().any(|i| i == v) {
                             items.push(v.to_string());
@@ -79,7 +93,11 @@ fn changes(ctx: &Arc<Ctx>, topic: &str, configs: &[Alterable]) -> Result<Vec<(St
                 }
                 out.push((key, Some(items.join(","))));
             }
-            op => return Err(LogError::InvalidRequest(format!("unknown config operation {op}"))),
+            op => {
+                return Err(LogError::InvalidRequest(format!(
+                    "unknown config operation {op}"
+                )))
+            }
         }
     }
     Ok(out)

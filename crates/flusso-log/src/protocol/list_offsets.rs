@@ -14,7 +14,11 @@ const LATEST: i64 = -1;
 const EARLIEST: i64 = -2;
 const MAX_TIMESTAMP: i64 = -3;
 
-pub(crate) async fn handle(ctx: &Arc<Ctx>, req: ListOffsetsRequest, version: i16) -> ListOffsetsResponse {
+pub(crate) async fn handle(
+    ctx: &Arc<Ctx>,
+    req: ListOffsetsRequest,
+    version: i16,
+) -> ListOffsetsResponse {
     let mut resp = ListOffsetsResponse::default();
     for topic in req.topics {
         let name = topic.name.0.to_string();

@@ -34,7 +34,8 @@ pub(crate) async fn handle(ctx: &Arc<Ctx>, req: MetadataRequest, version: i16) -
         return resp;
     }
     // Before v4 there is no flag and topics are auto-created as the server allows.
-    let allow_create = ctx.log.config().auto_create_topics && (version < 4 || req.allow_auto_topic_creation);
+    let allow_create =
+        ctx.log.config().auto_create_topics && (version < 4 || req.allow_auto_topic_creation);
     for requested in req.topics.unwrap_or_default() {
         let name = match (&requested.name, requested.topic_id) {
             (Some(n), _) => n.0.to_string(),

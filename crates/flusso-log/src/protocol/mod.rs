@@ -74,7 +74,9 @@ pub(crate) const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
 ];
 
 fn supported(api: ApiKey, version: i16) -> bool {
-    SUPPORTED_APIS.iter().any(|(k, min, max)| *k == api && (*min..=*max).contains(&version))
+    SUPPORTED_APIS
+        .iter()
+        .any(|(k, min, max)| *k == api && (*min..=*max).contains(&version))
 }
 
 /// A response still being prepared; `None` output means "send nothing" (acks=0).
@@ -85,7 +87,10 @@ pub(crate) type ResponseFuture =
 /// returns the future of its response.
 pub(crate) fn dispatch(ctx: &Arc<Ctx>, mut frame: Bytes) -> Result<ResponseFuture, ProtocolError> {
     if frame.len() < 8 {
-        return Err(ProtocolError::Malformed(format!("frame of {} bytes", frame.len())));
+        return Err(ProtocolError::Malformed(format!(
+            "frame of {} bytes",
+            frame.len()
+        )));
     }
     let key = i16::from_be_bytes([frame[0], frame[1]]);
     let version = i16::from_be_bytes([frame[2], frame[3]]);
@@ -128,33 +133,62 @@ pub(crate) fn dispatch(ctx: &Arc<Ctx>, mut frame: Bytes) -> Result<ResponseFutur
             }
         }
         ApiKey::Fetch => route!(kafka_protocol::messages::FetchRequest, fetch::handle),
-        ApiKey::ListOffsets => route!(kafka_protocol::messages::ListOffsetsRequest, list_offsets::handle),
+        ApiKey::ListOffsets => route!(
+            kafka_protocol::messages::ListOffsetsRequest,
+            list_offsets::handle
+        ),
         ApiKey::Metadata => route!(kafka_protocol::messages::MetadataRequest, metadata::handle),
-        ApiKey::ApiVersions => route!(kafka_protocol::messages::ApiVersionsRequest, api_versions::handle),
-        ApiKey::CreateTopics => route!(kafka_protocol::messages::CreateTopicsRequest, create_topics::handle),
-        ApiKey::DeleteTopics => route!(kafka_protocol::messages::DeleteTopicsRequest, delete_topics::handle),
+        ApiKey::ApiVersions => route!(
+            kafka_protocol::messages::ApiVersionsRequest,
+            api_versions::handle
+        ),
+        ApiKey::CreateTopics => route!(
+            kafka_protocol::messages::CreateTopicsRequest,
+            create_topics::handle
+        ),
+        ApiKey::DeleteTopics => route!(
+            kafka_protocol::messages::DeleteTopicsRequest,
+            delete_topics::handle
+        ),
         ApiKey::DescribeConfigs => {
-            route!(kafka_protocol::messages::DescribeConfigsRequest, describe_configs::handle)
+            route!(
+                kafka_protocol::messages::DescribeConfigsRequest,
+                describe_configs::handle
+            )
         }
-        ApiKey::AlterConfigs => route!(kafka_protocol::messages::AlterConfigsRequest, alter_configs::handle),
+        ApiKey::AlterConfigs => route!(
+            kafka_protocol::messages::AlterConfigsRequest,
+            alter_configs::handle
+        ),
         ApiKey::CreatePartitions => {
-            route!(kafka_protocol::messages::CreatePartitionsRequest, create_partitions::handle)
+            route!(
+                kafka_protocol::messages::CreatePartitionsRequest,
+                create_partitions::handle
+            )
         }
         ApiKey::IncrementalAlterConfigs => route!(
             kafka_protocol::messages::IncrementalAlterConfigsRequest,
             incremental_alter_configs::handle
         ),
         ApiKey::DescribeCluster => {
-            route!(kafka_protocol::messages::DescribeClusterRequest, describe_cluster::handle)
+            route!(
+                kafka_protocol::messages::DescribeClusterRequest,
+                describe_cluster::handle
+            )
         }
-        other => return Err(ProtocolError::UnsupportedVersion { api: other, version }),
+        other => {
+            return Err(ProtocolError::UnsupportedVersion {
+                api: other,
+                version,
+            })
+        }
     };
     Ok(fut)
 }
 
 fn decode<T: Decodable>(frame: &mut Bytes, version: i16) -> Result<T, ProtocolError> {
-    let value =
-        T::decode(frame, version).map_err(|e| ProtocolError::Malformed(format!("request body: {e}")))?;
+    let value = T::decode(frame, version)
+        .map_err(|e| ProtocolError::Malformed(format!("request body: {e}")))?;
     Ok(value)
 }
 

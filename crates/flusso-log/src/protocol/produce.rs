@@ -35,7 +35,9 @@ pub(crate) fn handle(
             let mut p = PartitionProduceResponse::default();
             p.index = part.index;
             let result = if !valid_acks {
-                Err(LogError::InvalidRequest(format!("acks must be -1, 0 or 1, got {acks}")))
+                Err(LogError::InvalidRequest(format!(
+                    "acks must be -1, 0 or 1, got {acks}"
+                )))
             } else {
                 ctx.log.partition(&name, part.index).and_then(|partition| {
                     let records = part.records.as_deref().unwrap_or_default();
@@ -57,12 +59,21 @@ pub(crate) fn handle(
                     }
                 }
                 Err(e) => {
-                    let code = if valid_acks { e.kafka_error() } else { ResponseError::InvalidRequiredAcks };
+                    let code = if valid_acks {
+                        e.kafka_error()
+                    } else {
+                        ResponseError::InvalidRequiredAcks
+                    };
                     tracing::debug!(topic = %name, partition = part.index, error = %e, "produce rejected");
                     p.error_code = code.code();
                     p.base_offset = -1;
                     p.error_message = message(&e);
-                    if version >= 8 && matches!(e, LogError::CorruptMessage(_) | LogError::RecordTooLarge { .. }) {
+                    if version >= 8
+                        && matches!(
+                            e,
+                            LogError::CorruptMessage(_) | LogError::RecordTooLarge { .. }
+                        )
+                    {
                         let mut batch_error = BatchIndexAndErrorMessage::default();
                         batch_error.batch_index = 0;
                         batch_error.batch_index_error_message = message(&e);
@@ -78,9 +89,11 @@ pub(crate) fn handle(
         return None;
     }
     Some(async move {
-        let synced = join_all(to_sync.into_iter().map(|(t, p, partition, upto)| async move {
-            (t, p, partition.sync(upto).await)
-        }))
+        let synced = join_all(
+            to_sync
+                .into_iter()
+                .map(|(t, p, partition, upto)| async move { (t, p, partition.sync(upto).await) }),
+        )
         .await;
         for (t, p, result) in synced {
             if let Err(e) = result {

@@ -139,7 +139,10 @@ pub fn validate_batches(buf: &[u8], max_batch_bytes: usize) -> Result<Vec<BatchH
             )));
         }
         if len > max_batch_bytes {
-            return Err(LogError::RecordTooLarge { size: len, max: max_batch_bytes });
+            return Err(LogError::RecordTooLarge {
+                size: len,
+                max: max_batch_bytes,
+            });
         }
         let batch = &rest[..len];
         let crc = crc32c::crc32c(&batch[CRC_START..]);
@@ -154,7 +157,9 @@ pub fn validate_batches(buf: &[u8], max_batch_bytes: usize) -> Result<Vec<BatchH
         pos += len;
     }
     if headers.is_empty() {
-        return Err(LogError::CorruptMessage("no record batch in request".into()));
+        return Err(LogError::CorruptMessage(
+            "no record batch in request".into(),
+        ));
     }
     Ok(headers)
 }
@@ -177,7 +182,9 @@ fn check_record_count(header: &BatchHeader, body: &[u8]) -> Result<()> {
         let (len, used) = read_varint(&body[pos..])
             .ok_or_else(|| LogError::CorruptMessage("bad record length varint".into()))?;
         if len < 0 || pos + used + len as usize > body.len() {
-            return Err(LogError::CorruptMessage(format!("record length {len} out of bounds")));
+            return Err(LogError::CorruptMessage(format!(
+                "record length {len} out of bounds"
+            )));
         }
         pos += used + len as usize;
         count += 1;
@@ -299,7 +306,9 @@ impl BatchBuilder {
     pub fn finish(&mut self) -> Vec<u8> {
         let mut out = Vec::with_capacity(HEADER_LEN + self.records.len());
         out.extend_from_slice(&0i64.to_be_bytes());
-        out.extend_from_slice(&((HEADER_LEN - LOG_OVERHEAD + self.records.len()) as i32).to_be_bytes());
+        out.extend_from_slice(
+            &((HEADER_LEN - LOG_OVERHEAD + self.records.len()) as i32).to_be_bytes(),
+        );
         out.extend_from_slice(&0i32.to_be_bytes()); // partition leader epoch
         out.push(2); // magic
         out.extend_from_slice(&[0; 4]); // crc, filled below
@@ -431,7 +440,10 @@ mod tests {
         let mut batch = sample(2);
         let last = batch.len() - 1;
         batch[last] ^= 0xff;
-        assert!(matches!(validate_batches(&batch, 1 << 20), Err(LogError::CorruptMessage(_))));
+        assert!(matches!(
+            validate_batches(&batch, 1 << 20),
+            Err(LogError::CorruptMessage(_))
+        ));
         let batch = sample(2);
         assert!(validate_batches(&batch[..batch.len() - 3], 1 << 20).is_err());
         let mut bad_magic = sample(1);
@@ -467,7 +479,18 @@ mod tests {
 
     #[test]
     fn varints_roundtrip() {
-        for v in [0i64, 1, -1, 63, -64, 300, -300, i32::MAX as i64, i64::MIN, i64::MAX] {
+        for v in [
+            0i64,
+            1,
+            -1,
+            63,
+            -64,
+            300,
+            -300,
+            i32::MAX as i64,
+            i64::MIN,
+            i64::MAX,
+        ] {
             let mut out = Vec::new();
             write_varint(&mut out, v);
             assert_eq!(read_varint(&out), Some((v, out.len())));

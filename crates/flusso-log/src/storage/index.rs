@@ -70,7 +70,9 @@ pub(crate) fn read_offset_index(path: &Path, segment_size: u64) -> Option<Vec<Of
     let sorted = entries
         .windows(2)
         .all(|w| w[0].rel_offset < w[1].rel_offset && w[0].position < w[1].position);
-    let in_bounds = entries.last().is_none_or(|e| (e.position as u64) < segment_size);
+    let in_bounds = entries
+        .last()
+        .is_none_or(|e| (e.position as u64) < segment_size);
     (sorted && in_bounds).then_some(entries)
 }
 
@@ -120,15 +122,33 @@ mod tests {
     #[test]
     fn lookups() {
         let e = [
-            OffsetEntry { rel_offset: 0, position: 0 },
-            OffsetEntry { rel_offset: 10, position: 4000 },
-            OffsetEntry { rel_offset: 20, position: 8000 },
+            OffsetEntry {
+                rel_offset: 0,
+                position: 0,
+            },
+            OffsetEntry {
+                rel_offset: 10,
+                position: 4000,
+            },
+            OffsetEntry {
+                rel_offset: 20,
+                position: 8000,
+            },
         ];
         assert_eq!(lookup_offset(&e, 0).unwrap().position, 0);
         assert_eq!(lookup_offset(&e, 15).unwrap().position, 4000);
         assert_eq!(lookup_offset(&e, 99).unwrap().position, 8000);
         assert_eq!(lookup_offset(&[], 5), None);
-        let t = [TimeEntry { timestamp: 100, rel_offset: 5 }, TimeEntry { timestamp: 200, rel_offset: 9 }];
+        let t = [
+            TimeEntry {
+                timestamp: 100,
+                rel_offset: 5,
+            },
+            TimeEntry {
+                timestamp: 200,
+                rel_offset: 9,
+            },
+        ];
         assert_eq!(lookup_time(&t, 100), None);
         assert_eq!(lookup_time(&t, 150).unwrap().rel_offset, 5);
         assert_eq!(lookup_time(&t, 500).unwrap().rel_offset, 9);
@@ -138,14 +158,26 @@ mod tests {
     fn files_roundtrip_and_reject_garbage() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("0.index");
-        let e = vec![OffsetEntry { rel_offset: 0, position: 0 }, OffsetEntry { rel_offset: 3, position: 90 }];
+        let e = vec![
+            OffsetEntry {
+                rel_offset: 0,
+                position: 0,
+            },
+            OffsetEntry {
+                rel_offset: 3,
+                position: 90,
+            },
+        ];
         write_offset_index(&p, &e).unwrap();
         assert_eq!(read_offset_index(&p, 100).unwrap(), e);
         assert!(read_offset_index(&p, 50).is_none());
         fs::write(&p, [1, 2, 3]).unwrap();
         assert!(read_offset_index(&p, 100).is_none());
         let tp = dir.path().join("0.timeindex");
-        let t = vec![TimeEntry { timestamp: 7, rel_offset: 1 }];
+        let t = vec![TimeEntry {
+            timestamp: 7,
+            rel_offset: 1,
+        }];
         write_time_index(&tp, &t).unwrap();
         assert_eq!(read_time_index(&tp).unwrap(), t);
     }

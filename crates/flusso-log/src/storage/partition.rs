@@ -127,7 +127,10 @@ impl Partition {
             .and_then(|s| s.trim().parse::<i64>().ok())
             .unwrap_or(0);
         // Segments from the one holding the recovery point on are rescanned after a crash.
-        let first_unflushed = bases.iter().rposition(|b| *b <= recovery_point).unwrap_or(0);
+        let first_unflushed = bases
+            .iter()
+            .rposition(|b| *b <= recovery_point)
+            .unwrap_or(0);
         let mut segments: Vec<Segment> = Vec::with_capacity(bases.len().max(1));
         let interval = config.index_interval_bytes;
         for (i, base) in bases.iter().enumerate() {
@@ -169,7 +172,11 @@ impl Partition {
             topic: topic.into(),
             id,
             dir,
-            state: RwLock::new(State { segments, config, checkpointed: -1 }),
+            state: RwLock::new(State {
+                segments,
+                config,
+                checkpointed: -1,
+            }),
             flushed: AtomicI64::new(log_end),
             sync_lock: tokio::sync::Mutex::new(()),
             end_tx,
@@ -201,7 +208,10 @@ impl Partition {
     /// Log start and end offsets.
     pub fn offsets(&self) -> PartitionOffsets {
         let st = self.state.read();
-        PartitionOffsets { log_start_offset: st.log_start(), log_end_offset: st.log_end() }
+        PartitionOffsets {
+            log_start_offset: st.log_start(),
+            log_end_offset: st.log_end(),
+        }
     }
 
     /// Number of segments (for tests and metrics).
@@ -260,7 +270,8 @@ impl Partition {
             next = h2.next_offset();
             pos += len;
         }
-        st.active_mut().append(&data, &stamped, cfg.index_interval_bytes)?;
+        st.active_mut()
+            .append(&data, &stamped, cfg.index_interval_bytes)?;
         let info = AppendInfo {
             base_offset: base,
             last_offset: next - 1,
@@ -325,7 +336,10 @@ impl Partition {
         if self.state.read().checkpointed == flushed {
             return Ok(());
         }
-        index::write_synced(&self.dir.join(RECOVERY_POINT_FILE), flushed.to_string().as_bytes())?;
+        index::write_synced(
+            &self.dir.join(RECOVERY_POINT_FILE),
+            flushed.to_string().as_bytes(),
+        )?;
         self.state.write().checkpointed = flushed;
         Ok(())
     }
@@ -353,11 +367,18 @@ impl Partition {
             Some(slice) => segment::read_slice(&slice, max_bytes, min_one)?,
             None => Bytes::new(),
         };
-        Ok(ReadResult { records, high_watermark, log_start_offset })
+        Ok(ReadResult {
+            records,
+            high_watermark,
+            log_start_offset,
+        })
     }
 
     fn locate(&self, st: &State, offset: i64) -> Option<ReadSlice> {
-        let idx = st.segments.partition_point(|s| s.base_offset <= offset).saturating_sub(1);
+        let idx = st
+            .segments
+            .partition_point(|s| s.base_offset <= offset)
+            .saturating_sub(1);
         st.segments[idx..].iter().find_map(|s| s.slice_from(offset))
     }
 
@@ -401,13 +422,22 @@ mod tests {
     fn batch(values: &[&str], ts: i64) -> Vec<u8> {
         let mut b = BatchBuilder::new();
         for v in values {
-            b.push(&Record { key: None, value: Some(v.as_bytes()), headers: vec![], timestamp: ts });
+            b.push(&Record {
+                key: None,
+                value: Some(v.as_bytes()),
+                headers: vec![],
+                timestamp: ts,
+            });
         }
         b.finish()
     }
 
     fn cfg(segment_bytes: u64) -> Arc<ResolvedConfig> {
-        Arc::new(ResolvedConfig { segment_bytes, index_interval_bytes: 100, ..Default::default() })
+        Arc::new(ResolvedConfig {
+            segment_bytes,
+            index_interval_bytes: 100,
+            ..Default::default()
+        })
     }
 
     fn values(p: &Partition, from: i64) -> Vec<String> {
@@ -431,13 +461,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = Partition::open(dir.path(), "t", 0, cfg(300), true).unwrap();
         for i in 0..20 {
-            let info = p.append(&batch(&[&format!("a{i}"), &format!("b{i}")], 1000 + i)).unwrap();
+            let info = p
+                .append(&batch(&[&format!("a{i}"), &format!("b{i}")], 1000 + i))
+                .unwrap();
             assert_eq!(info.base_offset, i * 2);
             assert_eq!(info.last_offset, i * 2 + 1);
         }
         assert!(p.segment_count() > 3);
         assert_eq!(p.offsets().log_end_offset, 40);
-        let all: Vec<String> = (0..20).flat_map(|i| [format!("a{i}"), format!("b{i}")]).collect();
+        let all: Vec<String> = (0..20)
+            .flat_map(|i| [format!("a{i}"), format!("b{i}")])
+            .collect();
         // Each read returns the rest of one segment; walk them all.
         let mut got = Vec::new();
         let mut next = 0;
@@ -450,7 +484,10 @@ mod tests {
         assert_eq!(got, all);
         assert_eq!(values(&p, 17)[0], "b8");
         assert!(p.read(40, 1000, true).unwrap().records.is_empty());
-        assert!(matches!(p.read(41, 1000, true), Err(LogError::OffsetOutOfRange { .. })));
+        assert!(matches!(
+            p.read(41, 1000, true),
+            Err(LogError::OffsetOutOfRange { .. })
+        ));
         assert_eq!(p.offset_for_timestamp(1005), Some((10, 1005)));
         assert_eq!(p.offset_for_timestamp(5000), None);
         assert_eq!(p.max_timestamp(), Some((38, 1019)));
@@ -478,7 +515,12 @@ mod tests {
         drop(p);
         let len = fs::metadata(&path).unwrap().len();
         // Cut the last batch in half.
-        fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(len - 10).unwrap();
+        fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(len - 10)
+            .unwrap();
         let p = Partition::open(dir.path(), "t", 0, cfg(1 << 30), false).unwrap();
         assert_eq!(p.offsets().log_end_offset, 4);
         assert_eq!(p.append(&batch(&["new"], 9)).unwrap().base_offset, 4);

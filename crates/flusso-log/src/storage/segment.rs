@@ -51,7 +51,12 @@ impl Segment {
     /// Creates a new, empty segment file.
     pub fn create(dir: &Path, base_offset: i64) -> Result<Segment> {
         let path = dir.join(file_name(base_offset, "log"));
-        let file = OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&path)?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)?;
         index::sync_dir(dir)?;
         Ok(Segment {
             base_offset,
@@ -123,16 +128,26 @@ impl Segment {
     /// Walks batches from `start` to `file_len`, updating size, next offset, max timestamp and (if
     /// `rebuild`) the indexes. Stops at the first batch that is torn or fails its checks and
     /// returns true if it stopped before `file_len`.
-    fn scan_from(&mut self, start: u64, file_len: u64, interval: u64, rebuild: bool) -> Result<bool> {
+    fn scan_from(
+        &mut self,
+        start: u64,
+        file_len: u64,
+        interval: u64,
+        rebuild: bool,
+    ) -> Result<bool> {
         let mut pos = start;
         const CHUNK: usize = 1 << 20;
         let mut buf = Vec::new();
         while pos < file_len {
             let mut head = [0u8; HEADER_LEN];
-            if file_len - pos < HEADER_LEN as u64 || self.file.read_exact_at(&mut head, pos).is_err() {
+            if file_len - pos < HEADER_LEN as u64
+                || self.file.read_exact_at(&mut head, pos).is_err()
+            {
                 break;
             }
-            let Some(h) = BatchHeader::parse(&head) else { break };
+            let Some(h) = BatchHeader::parse(&head) else {
+                break;
+            };
             let len = h.total_len() as u64;
             let plausible = h.magic == 2
                 && h.batch_length as usize >= HEADER_LEN - LOG_OVERHEAD
@@ -168,9 +183,15 @@ impl Segment {
     fn note_batch(&mut self, h: &BatchHeader, position: u64, interval: u64) {
         let rel = (h.base_offset - self.base_offset) as u32;
         if self.offsets.is_empty() || self.bytes_since_entry >= interval {
-            self.offsets.push(OffsetEntry { rel_offset: rel, position: position as u32 });
+            self.offsets.push(OffsetEntry {
+                rel_offset: rel,
+                position: position as u32,
+            });
             if self.max_timestamp > self.times.last().map_or(i64::MIN, |t| t.timestamp) {
-                self.times.push(TimeEntry { timestamp: self.max_timestamp, rel_offset: rel });
+                self.times.push(TimeEntry {
+                    timestamp: self.max_timestamp,
+                    rel_offset: rel,
+                });
             }
             self.bytes_since_entry = 0;
         }
@@ -215,7 +236,11 @@ impl Segment {
 
     /// Removes the segment's files.
     pub fn delete_files(&self) -> Result<()> {
-        for p in [self.path.clone(), self.index_path("index"), self.index_path("timeindex")] {
+        for p in [
+            self.path.clone(),
+            self.index_path("index"),
+            self.index_path("timeindex"),
+        ] {
             match fs::remove_file(&p) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -255,7 +280,11 @@ impl Segment {
     /// The file range to read for a fetch at `offset`.
     pub fn slice_from(&self, offset: i64) -> Option<ReadSlice> {
         let position = self.position_of(offset)?;
-        Some(ReadSlice { file: Arc::clone(&self.file), position, end: self.size })
+        Some(ReadSlice {
+            file: Arc::clone(&self.file),
+            position,
+            end: self.size,
+        })
     }
 
     /// First record at or after `timestamp`: its offset and timestamp.
@@ -299,7 +328,11 @@ impl Segment {
                 if let Some(records) = batch::decode_uncompressed(&buf) {
                     let log_append = h.attributes & 0x08 != 0;
                     for r in records {
-                        let ts = if log_append { h.max_timestamp } else { r.timestamp };
+                        let ts = if log_append {
+                            h.max_timestamp
+                        } else {
+                            r.timestamp
+                        };
                         if pred(ts) {
                             return (r.offset, ts);
                         }

@@ -21,6 +21,8 @@ pub struct LogConfig {
     pub topic_defaults: BTreeMap<String, String>,
     /// How often each partition's recovery checkpoint is written, in milliseconds.
     pub checkpoint_interval_ms: u64,
+    /// Settings of the group coordinator.
+    pub groups: crate::group::GroupConfig,
 }
 
 impl LogConfig {
@@ -33,6 +35,7 @@ impl LogConfig {
             socket_request_max_bytes: 100 * 1024 * 1024,
             topic_defaults: BTreeMap::new(),
             checkpoint_interval_ms: 5_000,
+            groups: crate::group::GroupConfig::default(),
         }
     }
 }

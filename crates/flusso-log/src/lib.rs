@@ -29,6 +29,7 @@
 
 mod config;
 mod error;
+mod group;
 mod log;
 mod protocol;
 mod server;
@@ -39,6 +40,9 @@ pub use config::{
     TopicConfig, TOPIC_CONFIGS,
 };
 pub use error::{LogError, Result};
+pub use group::{
+    Committed, GroupConfig, GroupCoordinator, GroupDescription, GroupState, OffsetStore, OFFSETS_TOPIC,
+};
 pub use log::{validate_topic_name, Log, Topic, CLEAN_SHUTDOWN_FILE};
 pub use server::{serve, KafkaServerConfig};
 pub use storage::batch::{

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::config::{validate_config, LogConfig, TopicConfig};
+use crate::group::{GroupCoordinator, OffsetStore, OFFSETS_TOPIC};
 use crate::error::{LogError, Result};
 use crate::storage::index as index_util;
 use crate::storage::{AppendInfo, Partition, PartitionOffsets, ReadResult};
@@ -114,6 +115,9 @@ struct Shared {
     /// Serialises topic creation, deletion and changes, so metadata files never race.
     admin: Mutex<()>,
     closed: AtomicBool,
+    groups: GroupCoordinator,
+    /// Set once at open, right after the internal offsets topic exists.
+    offsets: std::sync::OnceLock<OffsetStore>,
 }
 
 /// The embedded, durable, Kafka-compatible log. Cheap to clone; every clone is the same log.
@@ -192,15 +196,46 @@ impl Log {
             clean_start = clean,
             "log opened"
         );
-        Ok(Log {
+        let groups = GroupCoordinator::new(config.groups.clone());
+        let log = Log {
             shared: Arc::new(Shared {
                 config,
                 cluster_id,
                 topics: RwLock::new(topics),
                 admin: Mutex::new(()),
                 closed: AtomicBool::new(false),
+                groups,
+                offsets: std::sync::OnceLock::new(),
             }),
-        })
+        };
+        let offsets_topic = match log.topic(OFFSETS_TOPIC) {
+            Some(t) => t,
+            None => {
+                let mut cfg = TopicConfig::default();
+                cfg.overrides.insert("cleanup.policy".into(), "compact".into());
+                cfg.overrides.insert("segment.bytes".into(), (100u32 << 20).to_string());
+                log.create_topic(OFFSETS_TOPIC, 1, cfg)?
+            }
+        };
+        let partition = offsets_topic
+            .partition(0)
+            .ok_or_else(|| LogError::UnknownTopicOrPartition(format!("{OFFSETS_TOPIC}-0")))?;
+        let store = OffsetStore::load(partition)?;
+        for group in store.groups() {
+            log.shared.groups.ensure_group(&group);
+        }
+        let _ = log.shared.offsets.set(store);
+        Ok(log)
+    }
+
+    /// The group coordinator.
+    pub fn groups(&self) -> &GroupCoordinator {
+        &self.shared.groups
+    }
+
+    /// Committed offsets of consumer groups.
+    pub fn committed_offsets(&self) -> &OffsetStore {
+        self.shared.offsets.get().expect("offset store is set in Log::open")
     }
 
     /// The log's settings.
@@ -337,6 +372,9 @@ impl Log {
     /// Deletes a topic and its data; durable on return.
     pub fn delete_topic(&self, name: &str) -> Result<()> {
         self.check_open()?;
+        if name == OFFSETS_TOPIC {
+            return Err(LogError::InvalidRequest(format!("the internal topic '{name}' cannot be deleted")));
+        }
         let _admin = self.shared.admin.lock();
         let topic = self
             .shared
@@ -351,6 +389,9 @@ impl Log {
             fs::remove_dir_all(p.dir())?;
         }
         index_util::sync_dir(self.data_dir())?;
+        if let Some(offsets) = self.shared.offsets.get() {
+            offsets.remove_topic(name)?;
+        }
         tracing::info!(topic = name, "topic deleted");
         Ok(())
     }
@@ -507,6 +548,7 @@ impl Log {
         if self.shared.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
+        self.shared.groups.shutdown();
         let _admin = self.shared.admin.lock();
         for t in self.topics() {
             for p in t.partitions() {
@@ -524,9 +566,12 @@ impl Log {
             std::time::Duration::from_millis(self.shared.config.checkpoint_interval_ms.max(10));
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut group_tick = tokio::time::interval(std::time::Duration::from_millis(50));
+        group_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
+                _ = group_tick.tick() => self.shared.groups.tick(),
                 _ = tick.tick() => {
                     let log = self.clone();
                     let _ = tokio::task::spawn_blocking(move || log.checkpoint()).await;

@@ -46,6 +46,8 @@ pub async fn serve(
         advertised_host: config.advertised_host,
         advertised_port: config.advertised_port as i32,
         shutdown: shutdown.clone(),
+        client_host: String::new(),
+        client_id: String::new(),
     });
     let mut connections = JoinSet::new();
     loop {
@@ -72,6 +74,9 @@ pub async fn serve(
 
 async fn connection(ctx: Arc<Ctx>, stream: TcpStream, peer: SocketAddr) {
     let _ = stream.set_nodelay(true);
+    let mut own = (*ctx).clone();
+    own.client_host = format!("/{}", peer.ip());
+    let ctx = Arc::new(own);
     let (read, write) = stream.into_split();
     let (tx, rx) = mpsc::channel(MAX_IN_FLIGHT);
     let max = ctx.log.config().socket_request_max_bytes;

@@ -11,14 +11,25 @@ mod alter_configs;
 mod api_versions;
 mod create_partitions;
 mod create_topics;
+mod delete_groups;
 mod delete_topics;
 mod describe_cluster;
 mod describe_configs;
+mod describe_groups;
 mod fetch;
+mod find_coordinator;
+mod heartbeat;
 mod incremental_alter_configs;
+mod join_group;
+mod leave_group;
+mod list_groups;
 mod list_offsets;
 mod metadata;
+mod offset_commit;
+mod offset_delete;
+mod offset_fetch;
 mod produce;
+mod sync_group;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -31,8 +42,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::Log;
 
-/// Everything a handler needs.
-#[derive(Debug)]
+/// Everything a handler needs: the log, and who is asking.
+#[derive(Debug, Clone)]
 pub(crate) struct Ctx {
     pub log: Log,
     /// This server's node id (always 0: one embedded broker).
@@ -42,6 +53,10 @@ pub(crate) struct Ctx {
     pub advertised_port: i32,
     /// Cancelled at shutdown: long polls return at once.
     pub shutdown: CancellationToken,
+    /// The connection's peer, as Kafka shows it (`/127.0.0.1`).
+    pub client_host: String,
+    /// The client id of the request being served (set for the requests that need it).
+    pub client_id: String,
 }
 
 /// Why a request could not be served; the connection is closed after logging it.
@@ -59,7 +74,7 @@ pub(crate) enum ProtocolError {
 
 /// The APIs served, with the versions really implemented (advertised by ApiVersions).
 pub(crate) const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
-    (ApiKey::Produce, 3, 11),
+    (ApiKey::Produce, 0, 11),
     (ApiKey::Fetch, 4, 12),
     (ApiKey::ListOffsets, 1, 7),
     (ApiKey::Metadata, 0, 12),
@@ -71,6 +86,17 @@ pub(crate) const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::CreatePartitions, 0, 3),
     (ApiKey::IncrementalAlterConfigs, 0, 1),
     (ApiKey::DescribeCluster, 0, 1),
+    (ApiKey::FindCoordinator, 0, 4),
+    (ApiKey::JoinGroup, 0, 9),
+    (ApiKey::SyncGroup, 0, 5),
+    (ApiKey::Heartbeat, 0, 4),
+    (ApiKey::LeaveGroup, 0, 5),
+    (ApiKey::OffsetCommit, 2, 8),
+    (ApiKey::OffsetFetch, 1, 8),
+    (ApiKey::ListGroups, 0, 5),
+    (ApiKey::DescribeGroups, 0, 5),
+    (ApiKey::DeleteGroups, 0, 2),
+    (ApiKey::OffsetDelete, 0, 0),
 ];
 
 fn supported(api: ApiKey, version: i16) -> bool {
@@ -111,9 +137,12 @@ pub(crate) fn dispatch(ctx: &Arc<Ctx>, mut frame: Bytes) -> Result<ResponseFutur
     tracing::trace!(?api, version, correlation_id, "request");
 
     macro_rules! route {
-        ($req:ty, $handler:path) => {{
+        ($req:ty, $handler:path) => {
+            route!(ctx, $req, $handler)
+        };
+        ($ctx:expr, $req:ty, $handler:path) => {{
             let req = decode::<$req>(&mut frame, version)?;
-            let ctx = Arc::clone(ctx);
+            let ctx = Arc::clone($ctx);
             Box::pin(async move {
                 let resp = $handler(&ctx, req, version).await;
                 encode(correlation_id, api, version, &resp)
@@ -123,15 +152,50 @@ pub(crate) fn dispatch(ctx: &Arc<Ctx>, mut frame: Bytes) -> Result<ResponseFutur
 
     let fut: ResponseFuture = match api {
         ApiKey::Produce => {
-            let req = decode::<kafka_protocol::messages::ProduceRequest>(&mut frame, version)?;
-            match produce::handle(ctx, req, version) {
+            let req = if version < 3 {
+                produce::decode_legacy(&frame).ok_or_else(|| {
+                    ProtocolError::Malformed(format!("produce v{version} request body"))
+                })?
+            } else {
+                decode::<kafka_protocol::messages::ProduceRequest>(&mut frame, version)?
+            };
+            match produce::handle(ctx, req, version.max(3)) {
                 None => Box::pin(async { Ok(None) }),
+                Some(pending) if version < 3 => Box::pin(async move {
+                    let resp = pending.await;
+                    let mut buf = BytesMut::new();
+                    let mut header = ResponseHeader::default();
+                    header.correlation_id = correlation_id;
+                    header.encode(&mut buf, 0).map_err(|e| ProtocolError::Encode(e.to_string()))?;
+                    buf.extend_from_slice(&produce::encode_legacy(&resp, version));
+                    Ok(Some(buf.freeze()))
+                }),
                 Some(pending) => Box::pin(async move {
                     let resp = pending.await;
                     encode(correlation_id, api, version, &resp)
                 }),
             }
         }
+        ApiKey::JoinGroup => {
+            let mut with_client = (**ctx).clone();
+            with_client.client_id = header.client_id.as_ref().map(|c| c.to_string()).unwrap_or_default();
+            let with_client = Arc::new(with_client);
+            route!(&with_client, kafka_protocol::messages::JoinGroupRequest, join_group::handle)
+        }
+        ApiKey::FindCoordinator => {
+            route!(kafka_protocol::messages::FindCoordinatorRequest, find_coordinator::handle)
+        }
+        ApiKey::SyncGroup => route!(kafka_protocol::messages::SyncGroupRequest, sync_group::handle),
+        ApiKey::Heartbeat => route!(kafka_protocol::messages::HeartbeatRequest, heartbeat::handle),
+        ApiKey::LeaveGroup => route!(kafka_protocol::messages::LeaveGroupRequest, leave_group::handle),
+        ApiKey::OffsetCommit => route!(kafka_protocol::messages::OffsetCommitRequest, offset_commit::handle),
+        ApiKey::OffsetFetch => route!(kafka_protocol::messages::OffsetFetchRequest, offset_fetch::handle),
+        ApiKey::ListGroups => route!(kafka_protocol::messages::ListGroupsRequest, list_groups::handle),
+        ApiKey::DescribeGroups => {
+            route!(kafka_protocol::messages::DescribeGroupsRequest, describe_groups::handle)
+        }
+        ApiKey::DeleteGroups => route!(kafka_protocol::messages::DeleteGroupsRequest, delete_groups::handle),
+        ApiKey::OffsetDelete => route!(kafka_protocol::messages::OffsetDeleteRequest, offset_delete::handle),
         ApiKey::Fetch => route!(kafka_protocol::messages::FetchRequest, fetch::handle),
         ApiKey::ListOffsets => route!(
             kafka_protocol::messages::ListOffsetsRequest,

@@ -108,3 +108,65 @@ pub(crate) fn handle(
         resp
     })
 }
+
+/// Produce v0-2 requests: the `kafka-protocol` crate starts at v3, so these are read by hand.
+/// The body is `acks i16, timeout i32, [topic string, [partition i32, records bytes]]`. Batches
+/// inside are checked like any other: only v2 record batches are accepted.
+pub(crate) fn decode_legacy(body: &[u8]) -> Option<ProduceRequest> {
+    use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+    let mut pos = 0usize;
+    let mut take = |n: usize| -> Option<&[u8]> {
+        let s = body.get(pos..pos + n)?;
+        pos += n;
+        Some(s)
+    };
+    let acks = i16::from_be_bytes(take(2)?.try_into().ok()?);
+    let timeout = i32::from_be_bytes(take(4)?.try_into().ok()?);
+    let topics = i32::from_be_bytes(take(4)?.try_into().ok()?);
+    let mut req = ProduceRequest::default();
+    req.acks = acks;
+    req.timeout_ms = timeout;
+    for _ in 0..topics.clamp(0, 100_000) {
+        let len = i16::from_be_bytes(take(2)?.try_into().ok()?);
+        let name = String::from_utf8(take(len.max(0) as usize)?.to_vec()).ok()?;
+        let mut topic = TopicProduceData::default();
+        topic.name = super::topic_name(&name);
+        let parts = i32::from_be_bytes(take(4)?.try_into().ok()?);
+        for _ in 0..parts.clamp(0, 100_000) {
+            let index = i32::from_be_bytes(take(4)?.try_into().ok()?);
+            let size = i32::from_be_bytes(take(4)?.try_into().ok()?);
+            let records = if size < 0 { None } else { Some(bytes::Bytes::copy_from_slice(take(size as usize)?)) };
+            let mut p = PartitionProduceData::default();
+            p.index = index;
+            p.records = records;
+            topic.partition_data.push(p);
+        }
+        req.topic_data.push(topic);
+    }
+    (pos == body.len()).then_some(req)
+}
+
+/// Encodes a Produce v0-2 response body.
+pub(crate) fn encode_legacy(resp: &ProduceResponse, version: i16) -> bytes::Bytes {
+    use bytes::BufMut;
+    let mut out = bytes::BytesMut::new();
+    out.put_i32(resp.responses.len() as i32);
+    for t in &resp.responses {
+        let name = t.name.0.as_bytes();
+        out.put_i16(name.len() as i16);
+        out.put_slice(name);
+        out.put_i32(t.partition_responses.len() as i32);
+        for p in &t.partition_responses {
+            out.put_i32(p.index);
+            out.put_i16(p.error_code);
+            out.put_i64(p.base_offset);
+            if version >= 2 {
+                out.put_i64(p.log_append_time_ms);
+            }
+        }
+    }
+    if version >= 1 {
+        out.put_i32(0);
+    }
+    out.freeze()
+}

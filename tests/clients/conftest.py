@@ -167,6 +167,15 @@ class FlussoServer:
             self.proc.kill()
             self.proc.wait()
 
+    def crash(self) -> int:
+        """SIGKILL (an unclean stop) and wait. Returns the exit code."""
+        if self.proc is None:
+            raise ServerError("server was never started")
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=STOP_TIMEOUT_S)
+        return self.proc.returncode
+
     def restart(self) -> int:
         """Clean stop (SIGTERM) then start on the same ports and data dir.
 
@@ -217,6 +226,22 @@ def flusso_fresh(tmp_path):
 
 
 @pytest.fixture
+def flusso_factory(tmp_path):
+    """Start servers with custom flags: ``flusso_factory(extra_args=[...])``."""
+    servers: list[FlussoServer] = []
+
+    def make(**kwargs) -> FlussoServer:
+        server = _start_server(tmp_path / f"srv{len(servers)}", **kwargs)
+        servers.append(server)
+        return server
+
+    make.servers = servers
+    yield make
+    for server in servers:
+        server.kill()
+
+
+@pytest.fixture
 def topic(request) -> str:
     """A unique, valid topic name derived from the test name."""
     base = re.sub(r"[^a-zA-Z0-9._-]+", "-", request.node.name).strip("-")[:80]
@@ -233,3 +258,6 @@ def pytest_runtest_makereport(item, call):
     for name, value in funcargs.items():
         if isinstance(value, FlussoServer):
             report.sections.append((f"flusso server log ({name})", value.log_tail()))
+        elif name == "flusso_factory":
+            for i, server in enumerate(getattr(value, "servers", [])):
+                report.sections.append((f"flusso server log ({name} #{i})", server.log_tail()))

@@ -7,6 +7,7 @@ partitions.
 from __future__ import annotations
 
 import contextlib
+import struct
 import time
 from collections import defaultdict
 from json import dumps, loads
@@ -16,6 +17,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka import errors as Errors
 from kafka.admin import ConfigResource, ConfigResourceType
 from kafka.codec import has_gzip, has_lz4, has_snappy, has_zstd
+from kafka.record.util import calc_crc32c
 
 CONSUME_TIMEOUT_S = 60.0
 FUTURE_TIMEOUT_S = 60.0
@@ -27,6 +29,11 @@ FUTURE_TIMEOUT_S = 60.0
 
 @contextlib.contextmanager
 def producer(bootstrap: str, **kwargs):
+    # kafka-python >= 3.0 defaults to enable_idempotence=True (InitProducerId +
+    # sequence numbers). The idempotent path has dedicated tests (the seed
+    # example and test_produce_acks[acksall-idempotent]); elsewhere it is off
+    # so that each test exercises just its own feature.
+    kwargs.setdefault("enable_idempotence", False)
     p = KafkaProducer(bootstrap_servers=[bootstrap], **kwargs)
     try:
         yield p
@@ -85,6 +92,37 @@ def consume(bootstrap: str, tps: list[TopicPartition], expected: int,
         return poll_until(c, expected)
 
 
+def wait_all(p: KafkaProducer, futures) -> list:
+    """Flush and return every send's RecordMetadata (raises on any error)."""
+    p.flush(timeout=FUTURE_TIMEOUT_S)
+    return [f.get(timeout=FUTURE_TIMEOUT_S) for f in futures]
+
+
+def segment_batches(path) -> list[dict]:
+    """Parse a Kafka-style segment file: a sequence of v2 record batches.
+
+    Checks each batch's magic and CRC-32C and that the batches tile the file
+    exactly; returns their headers.
+    """
+    data = memoryview(path.read_bytes())
+    batches, pos = [], 0
+    while pos < len(data):
+        assert len(data) - pos >= 61, f"{path}: truncated batch header at byte {pos}"
+        base_offset, batch_len = struct.unpack_from(">qi", data, pos)
+        end = pos + 12 + batch_len
+        assert end <= len(data), f"{path}: batch at byte {pos} runs past end of file"
+        magic = data[pos + 16]
+        assert magic == 2, f"{path}: batch at byte {pos} has magic {magic}"
+        (crc,) = struct.unpack_from(">I", data, pos + 17)
+        assert calc_crc32c(data[pos + 21:end]) == crc, f"{path}: CRC mismatch at byte {pos}"
+        attributes, last_delta = struct.unpack_from(">hi", data, pos + 21)
+        (count,) = struct.unpack_from(">i", data, pos + 57)
+        batches.append({"base_offset": base_offset, "last_offset_delta": last_delta,
+                        "codec": attributes & 0x7, "count": count})
+        pos = end
+    return batches
+
+
 def by_partition(records) -> dict[int, list]:
     out: dict[int, list] = defaultdict(list)
     for r in records:
@@ -128,6 +166,10 @@ def test_seed_producer_example_numtest(flusso):
                              value_deserializer=lambda x: loads(x.decode('utf-8')))
     try:
         tp = TopicPartition('numtest', 0)
+        # The example ignores send() futures, so a failed produce only shows in
+        # the captured kafka-python log; check the end offset first.
+        assert consumer.end_offsets([tp]) == {tp: 1000}, \
+            "the producer example did not write 1000 records (see captured log)"
         consumer.assign([tp])
         consumer.seek_to_beginning(tp)
         records = poll_until(consumer, 1000)
@@ -135,7 +177,6 @@ def test_seed_producer_example_numtest(flusso):
         assert [r.value for r in records] == [{'number': e} for e in range(1000)]
         assert [r.offset for r in records] == list(range(1000))
         assert all(r.topic == 'numtest' and r.partition == 0 for r in records)
-        assert consumer.end_offsets([tp]) == {tp: 1000}
     finally:
         consumer.close()
 
@@ -155,8 +196,7 @@ def test_produce_acks(flusso, topic, acks, idempotent):
     with producer(flusso.bootstrap, acks=acks, enable_idempotence=idempotent) as p:
         futures = [p.send(topic, key=f"k{i}".encode(), value=f"v{i}".encode())
                    for i in range(n)]
-        p.flush(timeout=FUTURE_TIMEOUT_S)
-        metas = [f.get(timeout=FUTURE_TIMEOUT_S) for f in futures]
+        metas = wait_all(p, futures)
     if acks != 0:
         # The broker reports the assigned offsets; one partition, fresh topic.
         assert [m.offset for m in metas] == list(range(n))
@@ -184,8 +224,7 @@ def test_keys_nulls_headers_timestamps(flusso, topic):
     with producer(flusso.bootstrap, max_request_size=1_048_576) as p:
         futures = [p.send(topic, key=k, value=v, headers=h, timestamp_ms=base_ts + i)
                    for i, (k, v, h) in enumerate(sent)]
-        p.flush(timeout=FUTURE_TIMEOUT_S)
-        metas = [f.get(timeout=FUTURE_TIMEOUT_S) for f in futures]
+        metas = wait_all(p, futures)
     assert [m.offset for m in metas] == list(range(len(sent)))
 
     records = consume(flusso.bootstrap, [TopicPartition(topic, 0)], len(sent))
@@ -209,8 +248,7 @@ def test_compression(flusso, topic, codec):
     with producer(flusso.bootstrap, compression_type=codec, linger_ms=20,
                   batch_size=64 * 1024) as p:
         futures = [p.send(topic, key=str(i).encode(), value=v) for i, v in enumerate(values)]
-        p.flush(timeout=FUTURE_TIMEOUT_S)
-        metas = [f.get(timeout=FUTURE_TIMEOUT_S) for f in futures]
+        metas = wait_all(p, futures)
     assert [m.offset for m in metas] == list(range(n))
 
     records = consume(flusso.bootstrap, [TopicPartition(topic, 0)], n)
@@ -228,8 +266,7 @@ def test_multi_partition_keyed_produce(flusso, topic):
     with producer(flusso.bootstrap) as p:
         futures = [p.send(topic, key=f"key-{i % 17}".encode(), value=str(i).encode())
                    for i in range(n)]
-        p.flush(timeout=FUTURE_TIMEOUT_S)
-        metas = [f.get(timeout=FUTURE_TIMEOUT_S) for f in futures]
+        metas = wait_all(p, futures)
         assert p.partitions_for(topic) == {0, 1, 2}
 
     # Same key -> same partition; offsets dense per partition.
@@ -261,9 +298,8 @@ def test_multi_partition_keyed_produce(flusso, topic):
 def test_explicit_partition_produce(flusso, topic):
     create_topic(flusso.bootstrap, topic, 3)
     with producer(flusso.bootstrap) as p:
-        for part in (2, 0, 2, 1, 2):
-            p.send(topic, value=f"p{part}".encode(), partition=part)
-        p.flush(timeout=FUTURE_TIMEOUT_S)
+        wait_all(p, [p.send(topic, value=f"p{part}".encode(), partition=part)
+                     for part in (2, 0, 2, 1, 2)])
     tps = [TopicPartition(topic, i) for i in range(3)]
     got = by_partition(consume(flusso.bootstrap, tps, 5))
     assert {p: [r.value for r in recs] for p, recs in got.items()} == {
@@ -389,9 +425,8 @@ def test_list_offsets(flusso, topic):
     base_ts = 1_700_000_000_000
     n = 10
     with producer(flusso.bootstrap) as p:
-        for i in range(n):
-            p.send(topic, value=str(i).encode(), timestamp_ms=base_ts + i * 1000)
-        p.flush(timeout=FUTURE_TIMEOUT_S)
+        wait_all(p, [p.send(topic, value=str(i).encode(), timestamp_ms=base_ts + i * 1000)
+                     for i in range(n)])
 
     with consumer(flusso.bootstrap) as c:
         assert c.beginning_offsets([tp]) == {tp: 0}
@@ -425,10 +460,8 @@ def test_list_offsets_multi_partition(flusso, topic):
     create_topic(flusso.bootstrap, topic, 3)
     counts = {0: 5, 1: 0, 2: 7}
     with producer(flusso.bootstrap) as p:
-        for part, cnt in counts.items():
-            for i in range(cnt):
-                p.send(topic, value=b"x", partition=part)
-        p.flush(timeout=FUTURE_TIMEOUT_S)
+        wait_all(p, [p.send(topic, value=b"x", partition=part)
+                     for part, cnt in counts.items() for _ in range(cnt)])
     tps = [TopicPartition(topic, i) for i in range(3)]
     with consumer(flusso.bootstrap) as c:
         assert c.beginning_offsets(tps) == {tp: 0 for tp in tps}
@@ -439,9 +472,7 @@ def test_fetch_out_of_range_resets(flusso, topic):
     create_topic(flusso.bootstrap, topic, 1)
     tp = TopicPartition(topic, 0)
     with producer(flusso.bootstrap) as p:
-        for i in range(5):
-            p.send(topic, value=str(i).encode())
-        p.flush(timeout=FUTURE_TIMEOUT_S)
+        wait_all(p, [p.send(topic, value=str(i).encode()) for i in range(5)])
     # Seeking past the end -> OFFSET_OUT_OF_RANGE -> auto_offset_reset=earliest.
     with consumer(flusso.bootstrap, auto_offset_reset="earliest") as c:
         c.assign([tp])
@@ -458,9 +489,7 @@ def test_consumer_sees_records_produced_while_polling(flusso, topic):
         c.seek_to_beginning(tp)
         assert c.poll(timeout_ms=500) == {}
         with producer(flusso.bootstrap) as p:
-            for i in range(3):
-                p.send(topic, value=str(i).encode())
-            p.flush(timeout=FUTURE_TIMEOUT_S)
+            wait_all(p, [p.send(topic, value=str(i).encode()) for i in range(3)])
         records = poll_until(c, 3)
         assert [int(r.value) for r in records] == [0, 1, 2]
 
@@ -480,9 +509,7 @@ def test_durability_across_clean_restart(flusso_fresh):
         futures = [p.send(topic, key=str(i).encode(), value=f"first-{i}".encode(),
                           partition=i % 2, headers=[("n", str(i).encode())])
                    for i in range(n1)]
-        p.flush(timeout=FUTURE_TIMEOUT_S)
-        for f in futures:
-            f.get(timeout=FUTURE_TIMEOUT_S)
+        wait_all(p, futures)
     # One more produce into an auto-created topic.
     with producer(server.bootstrap) as p:
         p.send("durable-auto", value=b"auto-0").get(timeout=FUTURE_TIMEOUT_S)
@@ -496,7 +523,14 @@ def test_durability_across_clean_restart(flusso_fresh):
     for part in range(2):
         seg = server.data_dir / f"{topic}-{part}" / "00000000000000000000.log"
         assert seg.is_file(), f"missing segment file {seg}"
-        assert seg.stat().st_size > 0
+        batches = segment_batches(seg)
+        # Batches are contiguous from offset 0 and hold all records.
+        next_offset = 0
+        for b in batches:
+            assert b["base_offset"] == next_offset, batches
+            next_offset = b["base_offset"] + b["last_offset_delta"] + 1
+        assert next_offset == n1 // 2
+        assert sum(b["count"] for b in batches) == n1 // 2
     assert (server.data_dir / "durable-auto-0" / "00000000000000000000.log").is_file()
 
     server.start()
@@ -525,8 +559,7 @@ def test_durability_across_clean_restart(flusso_fresh):
         futures = [p.send(topic, key=str(i).encode(), value=f"second-{i}".encode(),
                           partition=i % 2)
                    for i in range(n2)]
-        p.flush(timeout=FUTURE_TIMEOUT_S)
-        metas = [f.get(timeout=FUTURE_TIMEOUT_S) for f in futures]
+        metas = wait_all(p, futures)
     for part in range(2):
         offs = [m.offset for m in metas if m.partition == part]
         assert offs == list(range(n1 // 2, n1 // 2 + n2 // 2))
@@ -556,5 +589,87 @@ def test_sigterm_exits_cleanly_while_clients_connected(flusso_fresh, topic):
             c.assign([tp])
             c.seek_to_beginning(tp)
             assert len(poll_until(c, 1, drain=False)) == 1
+            assert server.health()["isHealthy"] is True
             # Connections are still open while the server is told to stop.
             assert server.stop() == 0
+            assert server.health(timeout=1) is None
+
+
+def test_unclean_kill_keeps_acked_data(flusso_fresh, topic):
+    """SIGKILL is no OS crash: every acknowledged record must survive it."""
+    server = flusso_fresh
+    tp = TopicPartition(topic, 0)
+    n = 300
+    with producer(server.bootstrap, acks="all", linger_ms=5) as p:
+        metas = wait_all(p, [p.send(topic, key=str(i).encode(), value=f"v{i}".encode())
+                             for i in range(n)])
+    assert [m.offset for m in metas] == list(range(n))
+
+    assert server.crash() == -9
+    server.start()
+
+    records = consume(server.bootstrap, [tp], n)
+    assert [(r.offset, r.value) for r in records] == [(i, f"v{i}".encode()) for i in range(n)]
+    with producer(server.bootstrap) as p:
+        meta = p.send(topic, value=b"after").get(timeout=FUTURE_TIMEOUT_S)
+    assert meta.offset == n
+
+
+def test_torn_tail_is_truncated_on_recovery(flusso_fresh, topic):
+    """A partial batch at the end of the active segment (torn write during an
+    unclean stop) is dropped on restart; complete batches stay readable and
+    new records continue right after them."""
+    server = flusso_fresh
+    tp = TopicPartition(topic, 0)
+    n = 50
+    with producer(server.bootstrap) as p:
+        wait_all(p, [p.send(topic, value=f"v{i}".encode()) for i in range(n)])
+    assert server.crash() == -9
+
+    seg = server.data_dir / f"{topic}-0" / "00000000000000000000.log"
+    good_size = seg.stat().st_size
+    assert good_size > 0
+    # Half a batch header: base offset n, a length that promises more bytes.
+    with open(seg, "ab") as f:
+        f.write(struct.pack(">qi", n, 500) + b"\x00\x00\x00\x00\x02\xde\xad")
+
+    server.start()
+    records = consume(server.bootstrap, [tp], n)
+    assert [r.value for r in records] == [f"v{i}".encode() for i in range(n)]
+    with consumer(server.bootstrap) as c:
+        assert c.end_offsets([tp]) == {tp: n}
+    with producer(server.bootstrap) as p:
+        meta = p.send(topic, value=b"after").get(timeout=FUTURE_TIMEOUT_S)
+    assert meta.offset == n
+
+    assert server.stop() == 0
+    batches = segment_batches(seg)  # the file is a clean sequence of batches again
+    assert batches[-1]["base_offset"] + batches[-1]["last_offset_delta"] == n
+
+
+def test_fetch_returns_batch_larger_than_fetch_limits(flusso, topic):
+    """KIP-74: a fetch returns at least one whole batch even when it is larger
+    than max_partition_fetch_bytes / fetch_max_bytes."""
+    big = [bytes([65 + i]) * 300_000 for i in range(3)]
+    with producer(flusso.bootstrap) as p:
+        wait_all(p, [p.send(topic, value=v) for v in big])
+    records = consume(flusso.bootstrap, [TopicPartition(topic, 0)], 3,
+                      max_partition_fetch_bytes=1024, fetch_max_bytes=1024)
+    assert [r.value for r in records] == big
+
+
+def test_auto_create_disabled(flusso_factory, topic):
+    server = flusso_factory(extra_args=["--auto-create-topics", "false"])
+    with admin(server.bootstrap) as a:
+        [desc] = a.describe_topics([topic])
+        assert desc["error_code"] == Errors.UnknownTopicOrPartitionError.errno
+    with producer(server.bootstrap, max_block_ms=3000) as p:
+        with pytest.raises(Errors.KafkaTimeoutError):
+            p.send(topic, b"x").get(timeout=FUTURE_TIMEOUT_S)
+    with admin(server.bootstrap) as a:
+        assert topic not in a.list_topics()
+        # Explicit creation still works.
+        a.create_topics({topic: {"num_partitions": 1, "replication_factor": 1}})
+        a.wait_for_topics([topic], timeout_ms=30000)
+    with producer(server.bootstrap) as p:
+        assert p.send(topic, b"x").get(timeout=FUTURE_TIMEOUT_S).offset == 0

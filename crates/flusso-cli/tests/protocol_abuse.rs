@@ -188,8 +188,8 @@ fn assert_api_versions_v0_works(s: &mut TcpStream, correlation_id: i32) {
         "ApiVersions 0-4 advertised: {apis:?}"
     );
     assert!(
-        apis.contains(&(0, 3, 11)),
-        "Produce 3-11 advertised: {apis:?}"
+        apis.contains(&(0, 0, 11)),
+        "Produce 0-11 advertised: {apis:?}"
     );
     assert!(
         apis.contains(&(1, 4, 12)),
@@ -937,7 +937,6 @@ const HUGE_ARRAY_BUG: &str =
      a 19-byte request aborts the server ('memory allocation of 154618822584 bytes failed')";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "server bug: a Metadata v1 request with a topics count of i32::MAX aborts the server (memory allocation failed)"]
 async fn huge_array_count_metadata_v1() {
     with_abuse("huge array count, Metadata v1", |addr| {
         let mut m = header_v1(3, 1, 1, "abuse");
@@ -951,7 +950,6 @@ async fn huge_array_count_metadata_v1() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "server bug: a Produce v3 request with a topic_data count of i32::MAX aborts the server (memory allocation failed)"]
 async fn huge_array_count_produce_v3() {
     with_abuse("huge array count, Produce v3", |addr| {
         let mut p = header_v1(0, 3, 2, "abuse");
@@ -968,7 +966,6 @@ async fn huge_array_count_produce_v3() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "server bug: a Metadata v9 request with a compact topics count of 2^32-2 aborts the server (memory allocation failed)"]
 async fn huge_compact_array_count_metadata_v9() {
     with_abuse("huge compact array count, Metadata v9", |addr| {
         let mut m = header_v1(3, 9, 3, "abuse");

@@ -180,7 +180,6 @@ fn assert_stored_with_codec(server: &TestServer, topic: &str, id: i16, n: usize)
 /// librdkafka enables LZ4 only for brokers whose ApiVersions lists FindCoordinator (its LZ4
 /// "feature" is keyed to that API); otherwise `compression.type=lz4` silently sends uncompressed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "server gap: without FindCoordinator in ApiVersions librdkafka disables LZ4 and stores lz4 batches uncompressed"]
 async fn lz4_batches_are_stored_lz4_compressed() {
     let server = TestServer::start();
     let bs = server.bootstrap();

@@ -50,6 +50,12 @@ pub enum LogError {
     /// The operating system refused a file operation.
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
+    /// An idempotent producer skipped or repeated sequence numbers.
+    #[error("out of order sequence: {0}")]
+    OutOfOrderSequence(String),
+    /// An idempotent producer wrote with an epoch older than the current one.
+    #[error("invalid producer epoch: {0}")]
+    InvalidProducerEpoch(String),
     /// The log is shutting down and takes no more writes.
     #[error("the log is shutting down")]
     ShuttingDown,
@@ -69,6 +75,8 @@ impl LogError {
             LogError::InvalidPartitions(_) => ResponseError::InvalidPartitions,
             LogError::InvalidRequest(_) => ResponseError::InvalidRequest,
             LogError::Io(_) => ResponseError::KafkaStorageError,
+            LogError::OutOfOrderSequence(_) => ResponseError::OutOfOrderSequenceNumber,
+            LogError::InvalidProducerEpoch(_) => ResponseError::InvalidProducerEpoch,
             LogError::ShuttingDown => ResponseError::NotLeaderOrFollower,
         }
     }

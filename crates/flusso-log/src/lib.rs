@@ -41,7 +41,8 @@ pub use config::{
 };
 pub use error::{LogError, Result};
 pub use group::{
-    Committed, GroupConfig, GroupCoordinator, GroupDescription, GroupState, OffsetStore, OFFSETS_TOPIC,
+    Committed, GroupConfig, GroupCoordinator, GroupDescription, GroupState, OffsetStore,
+    OFFSETS_TOPIC,
 };
 pub use log::{validate_topic_name, Log, Topic, CLEAN_SHUTDOWN_FILE};
 pub use server::{serve, KafkaServerConfig};

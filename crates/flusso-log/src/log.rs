@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::config::{validate_config, LogConfig, TopicConfig};
-use crate::group::{GroupCoordinator, OffsetStore, OFFSETS_TOPIC};
 use crate::error::{LogError, Result};
+use crate::group::{GroupCoordinator, OffsetStore, OFFSETS_TOPIC};
 use crate::storage::index as index_util;
 use crate::storage::{AppendInfo, Partition, PartitionOffsets, ReadResult};
 
@@ -212,8 +212,10 @@ impl Log {
             Some(t) => t,
             None => {
                 let mut cfg = TopicConfig::default();
-                cfg.overrides.insert("cleanup.policy".into(), "compact".into());
-                cfg.overrides.insert("segment.bytes".into(), (100u32 << 20).to_string());
+                cfg.overrides
+                    .insert("cleanup.policy".into(), "compact".into());
+                cfg.overrides
+                    .insert("segment.bytes".into(), (100u32 << 20).to_string());
                 log.create_topic(OFFSETS_TOPIC, 1, cfg)?
             }
         };
@@ -235,7 +237,10 @@ impl Log {
 
     /// Committed offsets of consumer groups.
     pub fn committed_offsets(&self) -> &OffsetStore {
-        self.shared.offsets.get().expect("offset store is set in Log::open")
+        self.shared
+            .offsets
+            .get()
+            .expect("offset store is set in Log::open")
     }
 
     /// The log's settings.
@@ -373,7 +378,9 @@ impl Log {
     pub fn delete_topic(&self, name: &str) -> Result<()> {
         self.check_open()?;
         if name == OFFSETS_TOPIC {
-            return Err(LogError::InvalidRequest(format!("the internal topic '{name}' cannot be deleted")));
+            return Err(LogError::InvalidRequest(format!(
+                "the internal topic '{name}' cannot be deleted"
+            )));
         }
         let _admin = self.shared.admin.lock();
         let topic = self

@@ -102,7 +102,10 @@ pub struct SyncResult {
 
 impl SyncResult {
     fn error(error: ResponseError) -> Self {
-        SyncResult { error: error.code(), ..Default::default() }
+        SyncResult {
+            error: error.code(),
+            ..Default::default()
+        }
     }
 }
 
@@ -199,7 +202,9 @@ impl Group {
             return !protocols.is_empty();
         }
         protocols.iter().any(|(name, _)| {
-            self.members.values().all(|m| m.protocols.iter().any(|(n, _)| n == name))
+            self.members
+                .values()
+                .all(|m| m.protocols.iter().any(|(n, _)| n == name))
         })
     }
 
@@ -213,7 +218,12 @@ impl Group {
                 }
             }
         }
-        let timeout = self.members.values().map(|m| m.rebalance_timeout).max().unwrap_or_default();
+        let timeout = self
+            .members
+            .values()
+            .map(|m| m.rebalance_timeout)
+            .max()
+            .unwrap_or_default();
         if self.state == GroupState::Empty {
             self.complete_not_before = now + config.initial_rebalance_delay;
         } else if self.state != GroupState::PreparingRebalance {
@@ -248,10 +258,19 @@ impl Group {
             .members
             .values()
             .next()
-            .map(|m| m.protocols.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>())
+            .map(|m| {
+                m.protocols
+                    .iter()
+                    .map(|(n, _)| n.clone())
+                    .collect::<Vec<_>>()
+            })
             .unwrap_or_default()
             .into_iter()
-            .filter(|n| self.members.values().all(|m| m.protocols.iter().any(|(p, _)| p == n)))
+            .filter(|n| {
+                self.members
+                    .values()
+                    .all(|m| m.protocols.iter().any(|(p, _)| p == n))
+            })
             .collect();
         let mut votes: Vec<(usize, usize, String)> = candidates
             .iter()
@@ -260,7 +279,12 @@ impl Group {
                 let v = self
                     .members
                     .values()
-                    .filter(|m| m.protocols.iter().find(|(p, _)| candidates.contains(p)).is_some_and(|(p, _)| p == c))
+                    .filter(|m| {
+                        m.protocols
+                            .iter()
+                            .find(|(p, _)| candidates.contains(p))
+                            .is_some_and(|(p, _)| p == c)
+                    })
                     .count();
                 (v, usize::MAX - i, c.clone())
             })
@@ -278,8 +302,16 @@ impl Group {
             .members
             .values()
             .map(|m| {
-                let meta = m.protocols.iter().find(|(p, _)| *p == protocol).map(|(_, b)| b.clone());
-                (m.id.clone(), m.instance_id.clone(), meta.unwrap_or_default())
+                let meta = m
+                    .protocols
+                    .iter()
+                    .find(|(p, _)| *p == protocol)
+                    .map(|(_, b)| b.clone());
+                (
+                    m.id.clone(),
+                    m.instance_id.clone(),
+                    meta.unwrap_or_default(),
+                )
             })
             .collect();
         for m in self.members.values_mut() {
@@ -293,7 +325,11 @@ impl Group {
                     protocol_name: Some(protocol.clone()),
                     leader: leader.clone(),
                     member_id: m.id.clone(),
-                    members: if m.id == leader { all.clone() } else { Vec::new() },
+                    members: if m.id == leader {
+                        all.clone()
+                    } else {
+                        Vec::new()
+                    },
                 });
             }
         }
@@ -336,33 +372,60 @@ pub struct GroupCoordinator {
 }
 
 fn new_member_id(client_id: &str) -> String {
-    format!("{}-{}", if client_id.is_empty() { "member" } else { client_id }, uuid::Uuid::new_v4())
+    format!(
+        "{}-{}",
+        if client_id.is_empty() {
+            "member"
+        } else {
+            client_id
+        },
+        uuid::Uuid::new_v4()
+    )
 }
 
 impl GroupCoordinator {
     /// A coordinator with these settings.
     pub fn new(config: GroupConfig) -> Self {
-        GroupCoordinator { config, groups: Mutex::new(HashMap::new()) }
+        GroupCoordinator {
+            config,
+            groups: Mutex::new(HashMap::new()),
+        }
     }
 
     /// JoinGroup.
     pub fn join(&self, req: JoinRequest) -> Reply<JoinResult> {
         let cfg = &self.config;
-        if req.session_timeout < cfg.min_session_timeout || req.session_timeout > cfg.max_session_timeout {
-            return Reply::Now(JoinResult::error(ResponseError::InvalidSessionTimeout, &req.member_id));
+        if req.session_timeout < cfg.min_session_timeout
+            || req.session_timeout > cfg.max_session_timeout
+        {
+            return Reply::Now(JoinResult::error(
+                ResponseError::InvalidSessionTimeout,
+                &req.member_id,
+            ));
         }
         if req.group_id.is_empty() {
-            return Reply::Now(JoinResult::error(ResponseError::InvalidGroupId, &req.member_id));
+            return Reply::Now(JoinResult::error(
+                ResponseError::InvalidGroupId,
+                &req.member_id,
+            ));
         }
         let mut groups = self.groups.lock();
         if !req.member_id.is_empty() && !groups.contains_key(&req.group_id) {
-            return Reply::Now(JoinResult::error(ResponseError::UnknownMemberId, &req.member_id));
+            return Reply::Now(JoinResult::error(
+                ResponseError::UnknownMemberId,
+                &req.member_id,
+            ));
         }
-        let group = groups.entry(req.group_id.clone()).or_insert_with(Group::new);
-        let type_mismatch =
-            !group.members.is_empty() && group.protocol_type.as_deref() != Some(req.protocol_type.as_str());
+        let group = groups
+            .entry(req.group_id.clone())
+            .or_insert_with(Group::new);
+        let type_mismatch = !group.members.is_empty()
+            && group.protocol_type.as_deref() != Some(req.protocol_type.as_str());
         if type_mismatch || req.protocols.is_empty() || !group.supports(&req.protocols) {
-            return Reply::Now(JoinResult::error(ResponseError::InconsistentGroupProtocol, &req.member_id));
+            return Reply::Now(JoinResult::error(
+                ResponseError::InconsistentGroupProtocol,
+                &req.member_id,
+            ));
         }
         let now = Instant::now();
         let (tx, rx) = oneshot::channel();
@@ -373,7 +436,10 @@ impl GroupCoordinator {
             if let Some(instance) = &req.group_instance_id {
                 if let Some(old_id) = group.member_by_instance(instance) {
                     // A static member rejoins: the new id replaces the old one, which is fenced.
-                    let mut old = group.members.remove(&old_id).expect("member by instance exists");
+                    let mut old = group
+                        .members
+                        .remove(&old_id)
+                        .expect("member by instance exists");
                     if let Some(w) = old.join_waiter.take() {
                         let _ = w.send(JoinResult::error(ResponseError::FencedInstanceId, &old_id));
                     }
@@ -416,11 +482,17 @@ impl GroupCoordinator {
             } else if req.require_known_member_id {
                 let expiry = now + req.session_timeout;
                 group.pending.insert(member_id.clone(), expiry);
-                return Reply::Now(JoinResult::error(ResponseError::MemberIdRequired, &member_id));
+                return Reply::Now(JoinResult::error(
+                    ResponseError::MemberIdRequired,
+                    &member_id,
+                ));
             }
         } else if !group.members.contains_key(&member_id) {
             if group.pending.remove(&member_id).is_none() {
-                return Reply::Now(JoinResult::error(ResponseError::UnknownMemberId, &member_id));
+                return Reply::Now(JoinResult::error(
+                    ResponseError::UnknownMemberId,
+                    &member_id,
+                ));
             }
         }
 
@@ -471,7 +543,10 @@ impl GroupCoordinator {
         }
         if let Some(m) = group.members.get_mut(&member_id) {
             if let Some(old) = m.join_waiter.replace(tx) {
-                let _ = old.send(JoinResult::error(ResponseError::UnknownMemberId, &member_id));
+                let _ = old.send(JoinResult::error(
+                    ResponseError::UnknownMemberId,
+                    &member_id,
+                ));
             }
         }
         group.maybe_complete_join(Instant::now());
@@ -510,7 +585,9 @@ impl GroupCoordinator {
             assignment,
         };
         match group.state {
-            GroupState::PreparingRebalance => Reply::Now(SyncResult::error(ResponseError::RebalanceInProgress)),
+            GroupState::PreparingRebalance => {
+                Reply::Now(SyncResult::error(ResponseError::RebalanceInProgress))
+            }
             GroupState::Empty => Reply::Now(SyncResult::error(ResponseError::UnknownMemberId)),
             GroupState::Stable => {
                 let assignment = group.members[member_id].assignment.clone();
@@ -582,7 +659,11 @@ impl GroupCoordinator {
             member_id.to_string()
         };
         if let Some(instance) = instance_id {
-            if group.members.get(&id).is_some_and(|m| m.instance_id.as_deref() != Some(instance)) {
+            if group
+                .members
+                .get(&id)
+                .is_some_and(|m| m.instance_id.as_deref() != Some(instance))
+            {
                 return ResponseError::FencedInstanceId.code();
             }
         }
@@ -598,9 +679,15 @@ impl GroupCoordinator {
     /// itself) is accepted while the group has no members.
     pub fn validate_commit(&self, group_id: &str, generation: i32, member_id: &str) -> i16 {
         let mut groups = self.groups.lock();
-        let group = groups.entry(group_id.to_string()).or_insert_with(Group::new);
+        let group = groups
+            .entry(group_id.to_string())
+            .or_insert_with(Group::new);
         if generation < 0 && member_id.is_empty() {
-            return if group.members.is_empty() { 0 } else { ResponseError::UnknownMemberId.code() };
+            return if group.members.is_empty() {
+                0
+            } else {
+                ResponseError::UnknownMemberId.code()
+            };
         }
         let Some(m) = group.members.get_mut(member_id) else {
             return ResponseError::UnknownMemberId.code();
@@ -617,7 +704,10 @@ impl GroupCoordinator {
 
     /// Makes sure a group exists (an empty one), e.g. for committed offsets read at start-up.
     pub fn ensure_group(&self, group_id: &str) {
-        self.groups.lock().entry(group_id.to_string()).or_insert_with(Group::new);
+        self.groups
+            .lock()
+            .entry(group_id.to_string())
+            .or_insert_with(Group::new);
     }
 
     /// Every group: (id, protocol type, state).
@@ -625,7 +715,13 @@ impl GroupCoordinator {
         let groups = self.groups.lock();
         let mut out: Vec<_> = groups
             .iter()
-            .map(|(id, g)| (id.clone(), g.protocol_type.clone().unwrap_or_default(), g.state))
+            .map(|(id, g)| {
+                (
+                    id.clone(),
+                    g.protocol_type.clone().unwrap_or_default(),
+                    g.state,
+                )
+            })
             .collect();
         out.sort_by(|a, b| a.0.cmp(&b.0));
         out
@@ -644,7 +740,11 @@ impl GroupCoordinator {
                 .members
                 .values()
                 .map(|m| {
-                    let meta = m.protocols.iter().find(|(p, _)| *p == protocol).map(|(_, b)| b.clone());
+                    let meta = m
+                        .protocols
+                        .iter()
+                        .find(|(p, _)| *p == protocol)
+                        .map(|(_, b)| b.clone());
                     (
                         m.id.clone(),
                         m.instance_id.clone(),
@@ -661,7 +761,9 @@ impl GroupCoordinator {
     /// Topics the members of a group subscribe to (parsed from the consumer protocol metadata).
     pub fn subscribed_topics(&self, group_id: &str) -> Vec<String> {
         let groups = self.groups.lock();
-        let Some(g) = groups.get(group_id) else { return Vec::new() };
+        let Some(g) = groups.get(group_id) else {
+            return Vec::new();
+        };
         let mut out = Vec::new();
         for m in g.members.values() {
             for (_, meta) in &m.protocols {
@@ -702,7 +804,10 @@ impl GroupCoordinator {
                 let expired: Vec<String> = group
                     .members
                     .values()
-                    .filter(|m| m.join_waiter.is_none() && now.duration_since(m.last_heartbeat) > m.session_timeout)
+                    .filter(|m| {
+                        m.join_waiter.is_none()
+                            && now.duration_since(m.last_heartbeat) > m.session_timeout
+                    })
                     .map(|m| m.id.clone())
                     .collect();
                 for member in expired {
@@ -720,7 +825,10 @@ impl GroupCoordinator {
         for group in groups.values_mut() {
             for m in group.members.values_mut() {
                 if let Some(w) = m.join_waiter.take() {
-                    let _ = w.send(JoinResult::error(ResponseError::CoordinatorNotAvailable, &m.id));
+                    let _ = w.send(JoinResult::error(
+                        ResponseError::CoordinatorNotAvailable,
+                        &m.id,
+                    ));
                 }
                 if let Some(w) = m.sync_waiter.take() {
                     let _ = w.send(SyncResult::error(ResponseError::CoordinatorNotAvailable));
@@ -740,9 +848,16 @@ pub fn parse_subscription(meta: &[u8]) -> Vec<String> {
     let count = i32::from_be_bytes([meta[2], meta[3], meta[4], meta[5]]);
     let mut pos = 6;
     for _ in 0..count.clamp(0, 100_000) {
-        let Some(len) = meta.get(pos..pos + 2).map(|b| i16::from_be_bytes([b[0], b[1]])) else { break };
+        let Some(len) = meta
+            .get(pos..pos + 2)
+            .map(|b| i16::from_be_bytes([b[0], b[1]]))
+        else {
+            break;
+        };
         pos += 2;
-        let Some(name) = meta.get(pos..pos + len.max(0) as usize) else { break };
+        let Some(name) = meta.get(pos..pos + len.max(0) as usize) else {
+            break;
+        };
         out.push(String::from_utf8_lossy(name).into_owned());
         pos += len.max(0) as usize;
     }
@@ -783,7 +898,10 @@ mod tests {
     }
 
     fn coordinator() -> GroupCoordinator {
-        GroupCoordinator::new(GroupConfig { initial_rebalance_delay: Duration::ZERO, ..Default::default() })
+        GroupCoordinator::new(GroupConfig {
+            initial_rebalance_delay: Duration::ZERO,
+            ..Default::default()
+        })
     }
 
     #[tokio::test]
@@ -794,13 +912,24 @@ mod tests {
         let a = joined(c.join(req(&first.member_id, None))).await;
         assert_eq!((a.error, a.generation_id), (0, 1));
         assert_eq!(a.leader, a.member_id);
-        let Reply::Later(rx) = c.sync("g", 1, &a.member_id, (None, None), vec![(a.member_id.clone(), Bytes::from_static(b"A"))]) else { panic!() };
+        let Reply::Later(rx) = c.sync(
+            "g",
+            1,
+            &a.member_id,
+            (None, None),
+            vec![(a.member_id.clone(), Bytes::from_static(b"A"))],
+        ) else {
+            panic!()
+        };
         assert_eq!(rx.await.unwrap().assignment, Bytes::from_static(b"A"));
 
         // A second member: the first learns of the rebalance from its heartbeat and rejoins.
         let b_id = joined(c.join(req("", None))).await.member_id;
         let b_reply = c.join(req(&b_id, None));
-        assert_eq!(c.heartbeat("g", 1, &a.member_id), ResponseError::RebalanceInProgress.code());
+        assert_eq!(
+            c.heartbeat("g", 1, &a.member_id),
+            ResponseError::RebalanceInProgress.code()
+        );
         let a2 = joined(c.join(req(&a.member_id, None))).await;
         let b2 = joined(b_reply).await;
         assert_eq!((a2.generation_id, b2.generation_id), (2, 2));
@@ -812,21 +941,33 @@ mod tests {
             2,
             &a.member_id,
             (None, None),
-            vec![(a.member_id.clone(), Bytes::from_static(b"1")), (b_id.clone(), Bytes::from_static(b"2"))],
+            vec![
+                (a.member_id.clone(), Bytes::from_static(b"1")),
+                (b_id.clone(), Bytes::from_static(b"2")),
+            ],
         );
         let Reply::Later(b_rx) = b_sync else { panic!() };
         let Reply::Later(a_rx) = a_sync else { panic!() };
         assert_eq!(b_rx.await.unwrap().assignment, Bytes::from_static(b"2"));
         assert_eq!(a_rx.await.unwrap().assignment, Bytes::from_static(b"1"));
         assert_eq!(c.heartbeat("g", 2, &b_id), 0);
-        assert_eq!(c.heartbeat("g", 1, &b_id), ResponseError::IllegalGeneration.code());
+        assert_eq!(
+            c.heartbeat("g", 1, &b_id),
+            ResponseError::IllegalGeneration.code()
+        );
 
         // B leaves: A must rejoin alone.
         assert_eq!(c.leave("g", &b_id, None), 0);
-        assert_eq!(c.heartbeat("g", 2, &a.member_id), ResponseError::RebalanceInProgress.code());
+        assert_eq!(
+            c.heartbeat("g", 2, &a.member_id),
+            ResponseError::RebalanceInProgress.code()
+        );
         let a3 = joined(c.join(req(&a.member_id, None))).await;
         assert_eq!(a3.generation_id, 3);
-        assert_eq!(c.describe("g").unwrap().state, GroupState::CompletingRebalance);
+        assert_eq!(
+            c.describe("g").unwrap().state,
+            GroupState::CompletingRebalance
+        );
         assert_eq!(c.delete("g"), Err(ResponseError::NonEmptyGroup.code()));
     }
 
@@ -835,7 +976,15 @@ mod tests {
         let c = coordinator();
         let a = joined(c.join(req("", Some("i1")))).await;
         assert_eq!(a.error, 0);
-        let Reply::Later(rx) = c.sync("g", 1, &a.member_id, (None, None), vec![(a.member_id.clone(), Bytes::from_static(b"X"))]) else { panic!() };
+        let Reply::Later(rx) = c.sync(
+            "g",
+            1,
+            &a.member_id,
+            (None, None),
+            vec![(a.member_id.clone(), Bytes::from_static(b"X"))],
+        ) else {
+            panic!()
+        };
         rx.await.unwrap();
         // i2 joining starts a rebalance; i1 rejoins to finish it.
         let b = c.join(req("", Some("i2")));
@@ -843,17 +992,26 @@ mod tests {
         assert_eq!(a2.generation_id, 2);
         let b = joined(b).await;
         assert_eq!(b.generation_id, 2);
-        let Reply::Later(b_rx) = c.sync("g", 2, &b.member_id, (None, None), vec![]) else { panic!() };
+        let Reply::Later(b_rx) = c.sync("g", 2, &b.member_id, (None, None), vec![]) else {
+            panic!()
+        };
         let assignments = vec![(b.member_id.clone(), Bytes::from_static(b"B"))];
-        let Reply::Later(rx) = c.sync("g", 2, &a2.member_id, (None, None), assignments) else { panic!() };
+        let Reply::Later(rx) = c.sync("g", 2, &a2.member_id, (None, None), assignments) else {
+            panic!()
+        };
         rx.await.unwrap();
         b_rx.await.unwrap();
         // i2 restarts (new member id, same instance): no rebalance, same generation, same assignment.
         let again = joined(c.join(req("", Some("i2")))).await;
         assert_eq!((again.error, again.generation_id), (0, 2));
         assert_ne!(again.member_id, b.member_id);
-        assert_eq!(c.heartbeat("g", 2, &b.member_id), ResponseError::UnknownMemberId.code());
-        let Reply::Now(sync) = c.sync("g", 2, &again.member_id, (None, None), vec![]) else { panic!() };
+        assert_eq!(
+            c.heartbeat("g", 2, &b.member_id),
+            ResponseError::UnknownMemberId.code()
+        );
+        let Reply::Now(sync) = c.sync("g", 2, &again.member_id, (None, None), vec![]) else {
+            panic!()
+        };
         assert_eq!(sync.assignment, Bytes::from_static(b"B"));
     }
 

@@ -4,7 +4,7 @@ mod coordinator;
 mod offsets;
 
 pub use coordinator::{
-    GroupConfig, GroupCoordinator, GroupDescription, GroupState, JoinRequest,
-    JoinResult, Reply, SyncResult,
+    GroupConfig, GroupCoordinator, GroupDescription, GroupState, JoinRequest, JoinResult, Reply,
+    SyncResult,
 };
 pub use offsets::{Committed, OffsetStore, OFFSETS_TOPIC};

@@ -83,14 +83,22 @@ impl OffsetStore {
             }
             let mut pos = 0;
             while pos < read.records.len() {
-                let Some(h) = BatchHeader::parse(&read.records[pos..]) else { break };
+                let Some(h) = BatchHeader::parse(&read.records[pos..]) else {
+                    break;
+                };
                 let bytes = &read.records[pos..pos + h.total_len()];
                 for r in batch::decode_uncompressed(bytes).unwrap_or_default() {
                     if r.offset < next {
                         continue;
                     }
-                    let Some((group, topic, p)) = r.key.as_deref().and_then(parse_key) else { continue };
-                    match r.value.as_deref().and_then(|v| serde_json::from_slice::<Committed>(v).ok()) {
+                    let Some((group, topic, p)) = r.key.as_deref().and_then(parse_key) else {
+                        continue;
+                    };
+                    match r
+                        .value
+                        .as_deref()
+                        .and_then(|v| serde_json::from_slice::<Committed>(v).ok())
+                    {
                         Some(c) => {
                             offsets.entry(group).or_default().insert((topic, p), c);
                         }
@@ -105,16 +113,29 @@ impl OffsetStore {
                 pos += h.total_len();
             }
         }
-        Ok(OffsetStore { partition, offsets: Mutex::new(offsets), write: tokio::sync::Mutex::new(()) })
+        Ok(OffsetStore {
+            partition,
+            offsets: Mutex::new(offsets),
+            write: tokio::sync::Mutex::new(()),
+        })
     }
 
     /// Groups that have committed offsets.
     pub fn groups(&self) -> Vec<String> {
-        self.offsets.lock().iter().filter(|(_, o)| !o.is_empty()).map(|(g, _)| g.clone()).collect()
+        self.offsets
+            .lock()
+            .iter()
+            .filter(|(_, o)| !o.is_empty())
+            .map(|(g, _)| g.clone())
+            .collect()
     }
 
     /// Writes commits (and, with `None`, deletions) durably, then applies them.
-    pub async fn write(&self, group: &str, entries: Vec<(String, i32, Option<Committed>)>) -> Result<()> {
+    pub async fn write(
+        &self,
+        group: &str,
+        entries: Vec<(String, i32, Option<Committed>)>,
+    ) -> Result<()> {
         if entries.is_empty() {
             return Ok(());
         }
@@ -124,12 +145,19 @@ impl OffsetStore {
         let encoded: Vec<(Vec<u8>, Option<Vec<u8>>)> = entries
             .iter()
             .map(|(t, p, c)| {
-                let value = c.as_ref().map(|c| serde_json::to_vec(c).unwrap_or_default());
+                let value = c
+                    .as_ref()
+                    .map(|c| serde_json::to_vec(c).unwrap_or_default());
                 (key(group, t, *p), value)
             })
             .collect();
         for (k, v) in &encoded {
-            builder.push(&Record { key: Some(k), value: v.as_deref(), headers: vec![], timestamp: now });
+            builder.push(&Record {
+                key: Some(k),
+                value: v.as_deref(),
+                headers: vec![],
+                timestamp: now,
+            });
         }
         let info = self.partition.append(&builder.finish())?;
         self.partition.sync(info.last_offset + 1).await?;
@@ -150,7 +178,11 @@ impl OffsetStore {
 
     /// The committed offset of one partition.
     pub fn get(&self, group: &str, topic: &str, partition: i32) -> Option<Committed> {
-        self.offsets.lock().get(group)?.get(&(topic.to_string(), partition)).cloned()
+        self.offsets
+            .lock()
+            .get(group)?
+            .get(&(topic.to_string(), partition))
+            .cloned()
     }
 
     /// Every committed offset of a group.
@@ -158,13 +190,21 @@ impl OffsetStore {
         self.offsets
             .lock()
             .get(group)
-            .map(|g| g.iter().map(|((t, p), c)| (t.clone(), *p, c.clone())).collect())
+            .map(|g| {
+                g.iter()
+                    .map(|((t, p), c)| (t.clone(), *p, c.clone()))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
     /// Deletes every offset of a group.
     pub async fn delete_group(&self, group: &str) -> Result<()> {
-        let entries = self.group(group).into_iter().map(|(t, p, _)| (t, p, None)).collect();
+        let entries = self
+            .group(group)
+            .into_iter()
+            .map(|(t, p, _)| (t, p, None))
+            .collect();
         self.write(group, entries).await?;
         self.offsets.lock().remove(group);
         Ok(())
@@ -184,7 +224,12 @@ impl OffsetStore {
             }
         }
         for k in &keys {
-            builder.push(&Record { key: Some(k), value: None, headers: vec![], timestamp: now });
+            builder.push(&Record {
+                key: Some(k),
+                value: None,
+                headers: vec![],
+                timestamp: now,
+            });
         }
         if !builder.is_empty() {
             self.partition.append(&builder.finish())?;

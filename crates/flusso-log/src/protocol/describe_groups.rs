@@ -9,7 +9,11 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::Ctx;
 
-pub(crate) async fn handle(ctx: &Arc<Ctx>, req: DescribeGroupsRequest, version: i16) -> DescribeGroupsResponse {
+pub(crate) async fn handle(
+    ctx: &Arc<Ctx>,
+    req: DescribeGroupsRequest,
+    version: i16,
+) -> DescribeGroupsResponse {
     let mut resp = DescribeGroupsResponse::default();
     for id in req.groups {
         let mut g = DescribedGroup::default();
@@ -19,7 +23,8 @@ pub(crate) async fn handle(ctx: &Arc<Ctx>, req: DescribeGroupsRequest, version: 
                 g.group_state = StrBytes::from_static_str(d.state.name());
                 g.protocol_type = StrBytes::from_string(d.protocol_type);
                 g.protocol_data = StrBytes::from_string(d.protocol);
-                for (member_id, instance, client_id, client_host, metadata, assignment) in d.members {
+                for (member_id, instance, client_id, client_host, metadata, assignment) in d.members
+                {
                     let mut m = DescribedGroupMember::default();
                     m.member_id = StrBytes::from_string(member_id);
                     if version >= 4 {

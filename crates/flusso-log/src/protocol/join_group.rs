@@ -11,7 +11,11 @@ use kafka_protocol::ResponseError;
 use super::Ctx;
 use crate::group::{JoinRequest, JoinResult, Reply};
 
-pub(crate) async fn handle(ctx: &Arc<Ctx>, req: JoinGroupRequest, version: i16) -> JoinGroupResponse {
+pub(crate) async fn handle(
+    ctx: &Arc<Ctx>,
+    req: JoinGroupRequest,
+    version: i16,
+) -> JoinGroupResponse {
     let session = Duration::from_millis(req.session_timeout_ms.max(0) as u64);
     let rebalance = if version >= 1 {
         Duration::from_millis(req.rebalance_timeout_ms.max(0) as u64)
@@ -27,7 +31,11 @@ pub(crate) async fn handle(ctx: &Arc<Ctx>, req: JoinGroupRequest, version: i16) 
         session_timeout: session,
         rebalance_timeout: rebalance,
         protocol_type: req.protocol_type.to_string(),
-        protocols: req.protocols.iter().map(|p| (p.name.to_string(), p.metadata.clone())).collect(),
+        protocols: req
+            .protocols
+            .iter()
+            .map(|p| (p.name.to_string(), p.metadata.clone()))
+            .collect(),
         require_known_member_id: version >= 4,
     };
     let result = match ctx.log.groups().join(join) {

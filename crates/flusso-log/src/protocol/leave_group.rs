@@ -7,7 +7,11 @@ use kafka_protocol::messages::{LeaveGroupRequest, LeaveGroupResponse};
 
 use super::Ctx;
 
-pub(crate) async fn handle(ctx: &Arc<Ctx>, req: LeaveGroupRequest, version: i16) -> LeaveGroupResponse {
+pub(crate) async fn handle(
+    ctx: &Arc<Ctx>,
+    req: LeaveGroupRequest,
+    version: i16,
+) -> LeaveGroupResponse {
     let mut resp = LeaveGroupResponse::default();
     let group = req.group_id.0.as_str();
     if version < 3 {
@@ -18,8 +22,11 @@ pub(crate) async fn handle(ctx: &Arc<Ctx>, req: LeaveGroupRequest, version: i16)
         let mut r = MemberResponse::default();
         r.member_id = m.member_id.clone();
         r.group_instance_id = m.group_instance_id.clone();
-        r.error_code =
-            ctx.log.groups().leave(group, m.member_id.as_str(), m.group_instance_id.as_ref().map(|s| s.as_str()));
+        r.error_code = ctx.log.groups().leave(
+            group,
+            m.member_id.as_str(),
+            m.group_instance_id.as_ref().map(|s| s.as_str()),
+        );
         resp.members.push(r);
     }
     resp

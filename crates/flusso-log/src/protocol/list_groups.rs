@@ -8,13 +8,27 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::Ctx;
 
-pub(crate) async fn handle(ctx: &Arc<Ctx>, req: ListGroupsRequest, version: i16) -> ListGroupsResponse {
+pub(crate) async fn handle(
+    ctx: &Arc<Ctx>,
+    req: ListGroupsRequest,
+    version: i16,
+) -> ListGroupsResponse {
     let mut resp = ListGroupsResponse::default();
     for (id, protocol_type, state) in ctx.log.groups().list() {
-        if !req.states_filter.is_empty() && !req.states_filter.iter().any(|s| s.as_str().eq_ignore_ascii_case(state.name())) {
+        if !req.states_filter.is_empty()
+            && !req
+                .states_filter
+                .iter()
+                .any(|s| s.as_str().eq_ignore_ascii_case(state.name()))
+        {
             continue;
         }
-        if !req.types_filter.is_empty() && !req.types_filter.iter().any(|t| t.as_str().eq_ignore_ascii_case("classic")) {
+        if !req.types_filter.is_empty()
+            && !req
+                .types_filter
+                .iter()
+                .any(|t| t.as_str().eq_ignore_ascii_case("classic"))
+        {
             continue;
         }
         let mut g = ListedGroup::default();

@@ -166,7 +166,9 @@ pub(crate) fn dispatch(ctx: &Arc<Ctx>, mut frame: Bytes) -> Result<ResponseFutur
                     let mut buf = BytesMut::new();
                     let mut header = ResponseHeader::default();
                     header.correlation_id = correlation_id;
-                    header.encode(&mut buf, 0).map_err(|e| ProtocolError::Encode(e.to_string()))?;
+                    header
+                        .encode(&mut buf, 0)
+                        .map_err(|e| ProtocolError::Encode(e.to_string()))?;
                     buf.extend_from_slice(&produce::encode_legacy(&resp, version));
                     Ok(Some(buf.freeze()))
                 }),
@@ -178,24 +180,62 @@ pub(crate) fn dispatch(ctx: &Arc<Ctx>, mut frame: Bytes) -> Result<ResponseFutur
         }
         ApiKey::JoinGroup => {
             let mut with_client = (**ctx).clone();
-            with_client.client_id = header.client_id.as_ref().map(|c| c.to_string()).unwrap_or_default();
+            with_client.client_id = header
+                .client_id
+                .as_ref()
+                .map(|c| c.to_string())
+                .unwrap_or_default();
             let with_client = Arc::new(with_client);
-            route!(&with_client, kafka_protocol::messages::JoinGroupRequest, join_group::handle)
+            route!(
+                &with_client,
+                kafka_protocol::messages::JoinGroupRequest,
+                join_group::handle
+            )
         }
         ApiKey::FindCoordinator => {
-            route!(kafka_protocol::messages::FindCoordinatorRequest, find_coordinator::handle)
+            route!(
+                kafka_protocol::messages::FindCoordinatorRequest,
+                find_coordinator::handle
+            )
         }
-        ApiKey::SyncGroup => route!(kafka_protocol::messages::SyncGroupRequest, sync_group::handle),
-        ApiKey::Heartbeat => route!(kafka_protocol::messages::HeartbeatRequest, heartbeat::handle),
-        ApiKey::LeaveGroup => route!(kafka_protocol::messages::LeaveGroupRequest, leave_group::handle),
-        ApiKey::OffsetCommit => route!(kafka_protocol::messages::OffsetCommitRequest, offset_commit::handle),
-        ApiKey::OffsetFetch => route!(kafka_protocol::messages::OffsetFetchRequest, offset_fetch::handle),
-        ApiKey::ListGroups => route!(kafka_protocol::messages::ListGroupsRequest, list_groups::handle),
+        ApiKey::SyncGroup => route!(
+            kafka_protocol::messages::SyncGroupRequest,
+            sync_group::handle
+        ),
+        ApiKey::Heartbeat => route!(
+            kafka_protocol::messages::HeartbeatRequest,
+            heartbeat::handle
+        ),
+        ApiKey::LeaveGroup => route!(
+            kafka_protocol::messages::LeaveGroupRequest,
+            leave_group::handle
+        ),
+        ApiKey::OffsetCommit => route!(
+            kafka_protocol::messages::OffsetCommitRequest,
+            offset_commit::handle
+        ),
+        ApiKey::OffsetFetch => route!(
+            kafka_protocol::messages::OffsetFetchRequest,
+            offset_fetch::handle
+        ),
+        ApiKey::ListGroups => route!(
+            kafka_protocol::messages::ListGroupsRequest,
+            list_groups::handle
+        ),
         ApiKey::DescribeGroups => {
-            route!(kafka_protocol::messages::DescribeGroupsRequest, describe_groups::handle)
+            route!(
+                kafka_protocol::messages::DescribeGroupsRequest,
+                describe_groups::handle
+            )
         }
-        ApiKey::DeleteGroups => route!(kafka_protocol::messages::DeleteGroupsRequest, delete_groups::handle),
-        ApiKey::OffsetDelete => route!(kafka_protocol::messages::OffsetDeleteRequest, offset_delete::handle),
+        ApiKey::DeleteGroups => route!(
+            kafka_protocol::messages::DeleteGroupsRequest,
+            delete_groups::handle
+        ),
+        ApiKey::OffsetDelete => route!(
+            kafka_protocol::messages::OffsetDeleteRequest,
+            offset_delete::handle
+        ),
         ApiKey::Fetch => route!(kafka_protocol::messages::FetchRequest, fetch::handle),
         ApiKey::ListOffsets => route!(
             kafka_protocol::messages::ListOffsetsRequest,

@@ -12,9 +12,17 @@ use kafka_protocol::ResponseError;
 use super::Ctx;
 use crate::group::Committed;
 
-pub(crate) async fn handle(ctx: &Arc<Ctx>, req: OffsetCommitRequest, _version: i16) -> OffsetCommitResponse {
+pub(crate) async fn handle(
+    ctx: &Arc<Ctx>,
+    req: OffsetCommitRequest,
+    _version: i16,
+) -> OffsetCommitResponse {
     let group = req.group_id.0.to_string();
-    let verdict = ctx.log.groups().validate_commit(&group, req.generation_id_or_member_epoch, req.member_id.as_str());
+    let verdict = ctx.log.groups().validate_commit(
+        &group,
+        req.generation_id_or_member_epoch,
+        req.member_id.as_str(),
+    );
     let now = flusso_common::now_ms();
     let mut resp = OffsetCommitResponse::default();
     let mut writes = Vec::new();
@@ -30,7 +38,11 @@ pub(crate) async fn handle(ctx: &Arc<Ctx>, req: OffsetCommitRequest, _version: i
             r.partition_index = p.partition_index;
             r.error_code = if verdict != 0 {
                 verdict
-            } else if known.as_ref().and_then(|t| t.partition(p.partition_index)).is_none() {
+            } else if known
+                .as_ref()
+                .and_then(|t| t.partition(p.partition_index))
+                .is_none()
+            {
                 ResponseError::UnknownTopicOrPartition.code()
             } else {
                 slots.push((resp.topics.len(), t.partitions.len()));

@@ -10,7 +10,11 @@ use kafka_protocol::ResponseError;
 
 use super::Ctx;
 
-pub(crate) async fn handle(ctx: &Arc<Ctx>, req: OffsetDeleteRequest, _version: i16) -> OffsetDeleteResponse {
+pub(crate) async fn handle(
+    ctx: &Arc<Ctx>,
+    req: OffsetDeleteRequest,
+    _version: i16,
+) -> OffsetDeleteResponse {
     let mut resp = OffsetDeleteResponse::default();
     let group = req.group_id.0.to_string();
     if !ctx.log.groups().exists(&group) {

@@ -35,7 +35,9 @@ fn lookup(ctx: &Ctx, group: &str, wanted: Option<Vec<(String, Vec<i32>)>>) -> Fo
             let mut out: Found = Vec::new();
             for (t, p, c) in store.group(group) {
                 match out.last_mut() {
-                    Some((last, parts)) if *last == t => parts.push((p, c.offset, c.leader_epoch, c.metadata)),
+                    Some((last, parts)) if *last == t => {
+                        parts.push((p, c.offset, c.leader_epoch, c.metadata))
+                    }
                     _ => out.push((t, vec![(p, c.offset, c.leader_epoch, c.metadata)])),
                 }
             }
@@ -44,14 +46,20 @@ fn lookup(ctx: &Ctx, group: &str, wanted: Option<Vec<(String, Vec<i32>)>>) -> Fo
     }
 }
 
-pub(crate) async fn handle(ctx: &Arc<Ctx>, req: OffsetFetchRequest, version: i16) -> OffsetFetchResponse {
+pub(crate) async fn handle(
+    ctx: &Arc<Ctx>,
+    req: OffsetFetchRequest,
+    version: i16,
+) -> OffsetFetchResponse {
     let mut resp = OffsetFetchResponse::default();
     let meta = |m: Option<String>| Some(StrBytes::from_string(m.unwrap_or_default()));
     if version >= 8 {
         for g in req.groups {
-            let wanted = g
-                .topics
-                .map(|ts| ts.into_iter().map(|t| (t.name.0.to_string(), t.partition_indexes)).collect());
+            let wanted = g.topics.map(|ts| {
+                ts.into_iter()
+                    .map(|t| (t.name.0.to_string(), t.partition_indexes))
+                    .collect()
+            });
             let mut out = OffsetFetchResponseGroup::default();
             out.group_id = g.group_id.clone();
             for (t, parts) in lookup(ctx, g.group_id.0.as_str(), wanted) {
@@ -71,8 +79,11 @@ pub(crate) async fn handle(ctx: &Arc<Ctx>, req: OffsetFetchRequest, version: i16
         }
         return resp;
     }
-    let wanted =
-        req.topics.map(|ts| ts.into_iter().map(|t| (t.name.0.to_string(), t.partition_indexes)).collect());
+    let wanted = req.topics.map(|ts| {
+        ts.into_iter()
+            .map(|t| (t.name.0.to_string(), t.partition_indexes))
+            .collect()
+    });
     for (t, parts) in lookup(ctx, req.group_id.0.as_str(), wanted) {
         let mut topic = OffsetFetchResponseTopic::default();
         topic.name = topic_name(&t);

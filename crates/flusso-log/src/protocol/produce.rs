@@ -135,7 +135,11 @@ pub(crate) fn decode_legacy(body: &[u8]) -> Option<ProduceRequest> {
         for _ in 0..parts.clamp(0, 100_000) {
             let index = i32::from_be_bytes(take(4)?.try_into().ok()?);
             let size = i32::from_be_bytes(take(4)?.try_into().ok()?);
-            let records = if size < 0 { None } else { Some(bytes::Bytes::copy_from_slice(take(size as usize)?)) };
+            let records = if size < 0 {
+                None
+            } else {
+                Some(bytes::Bytes::copy_from_slice(take(size as usize)?))
+            };
             let mut p = PartitionProduceData::default();
             p.index = index;
             p.records = records;

@@ -9,8 +9,16 @@ use kafka_protocol::ResponseError;
 use super::Ctx;
 use crate::group::{Reply, SyncResult};
 
-pub(crate) async fn handle(ctx: &Arc<Ctx>, req: SyncGroupRequest, version: i16) -> SyncGroupResponse {
-    let assignments = req.assignments.iter().map(|a| (a.member_id.to_string(), a.assignment.clone())).collect();
+pub(crate) async fn handle(
+    ctx: &Arc<Ctx>,
+    req: SyncGroupRequest,
+    version: i16,
+) -> SyncGroupResponse {
+    let assignments = req
+        .assignments
+        .iter()
+        .map(|a| (a.member_id.to_string(), a.assignment.clone()))
+        .collect();
     let protocol = (
         req.protocol_type.as_ref().map(|s| s.to_string()),
         req.protocol_name.as_ref().map(|s| s.to_string()),

@@ -20,6 +20,9 @@ use crate::storage::{AppendInfo, Partition, PartitionOffsets, ReadResult};
 const META_DIR: &str = "meta";
 const TOPICS_DIR: &str = "topics";
 const CLUSTER_FILE: &str = "cluster.json";
+const PRODUCER_IDS_FILE: &str = "producer-ids.json";
+/// Producer ids are reserved on disk in blocks of this many.
+const PRODUCER_ID_BLOCK: i64 = 1000;
 /// Written after a clean shutdown, removed at start-up.
 pub const CLEAN_SHUTDOWN_FILE: &str = "clean-shutdown";
 
@@ -118,6 +121,8 @@ struct Shared {
     groups: GroupCoordinator,
     /// Set once at open, right after the internal offsets topic exists.
     offsets: std::sync::OnceLock<OffsetStore>,
+    /// Next producer id to hand out, and the end of the block reserved on disk.
+    producer_ids: Mutex<(i64, i64)>,
 }
 
 /// The embedded, durable, Kafka-compatible log. Cheap to clone; every clone is the same log.
@@ -206,8 +211,14 @@ impl Log {
                 closed: AtomicBool::new(false),
                 groups,
                 offsets: std::sync::OnceLock::new(),
+                producer_ids: Mutex::new((0, 0)),
             }),
         };
+        let reserved = fs::read_to_string(log.data_dir().join(META_DIR).join(PRODUCER_IDS_FILE))
+            .ok()
+            .and_then(|t| t.trim().parse::<i64>().ok())
+            .unwrap_or(0);
+        *log.shared.producer_ids.lock() = (reserved, reserved);
         let offsets_topic = match log.topic(OFFSETS_TOPIC) {
             Some(t) => t,
             None => {
@@ -228,6 +239,20 @@ impl Log {
         }
         let _ = log.shared.offsets.set(store);
         Ok(log)
+    }
+
+    /// A new idempotent producer id, never handed out before (ids are reserved on disk in blocks,
+    /// so a restart skips the rest of a block).
+    pub fn next_producer_id(&self) -> Result<i64> {
+        let mut ids = self.shared.producer_ids.lock();
+        if ids.0 >= ids.1 {
+            let end = ids.0 + PRODUCER_ID_BLOCK;
+            let path = self.data_dir().join(META_DIR).join(PRODUCER_IDS_FILE);
+            index_util::write_synced(&path, end.to_string().as_bytes())?;
+            ids.1 = end;
+        }
+        ids.0 += 1;
+        Ok(ids.0 - 1)
     }
 
     /// The group coordinator.

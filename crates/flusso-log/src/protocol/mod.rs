@@ -20,6 +20,7 @@ mod fetch;
 mod find_coordinator;
 mod heartbeat;
 mod incremental_alter_configs;
+mod init_producer_id;
 mod join_group;
 mod leave_group;
 mod list_groups;
@@ -97,6 +98,7 @@ pub(crate) const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeGroups, 0, 5),
     (ApiKey::DeleteGroups, 0, 2),
     (ApiKey::OffsetDelete, 0, 0),
+    (ApiKey::InitProducerId, 0, 4),
 ];
 
 fn supported(api: ApiKey, version: i16) -> bool {
@@ -232,6 +234,12 @@ pub(crate) fn dispatch(ctx: &Arc<Ctx>, mut frame: Bytes) -> Result<ResponseFutur
             kafka_protocol::messages::DeleteGroupsRequest,
             delete_groups::handle
         ),
+        ApiKey::InitProducerId => {
+            route!(
+                kafka_protocol::messages::InitProducerIdRequest,
+                init_producer_id::handle
+            )
+        }
         ApiKey::OffsetDelete => route!(
             kafka_protocol::messages::OffsetDeleteRequest,
             offset_delete::handle

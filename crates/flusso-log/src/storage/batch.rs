@@ -261,6 +261,8 @@ pub struct BatchBuilder {
     count: i32,
     first_ts: i64,
     max_ts: i64,
+    /// Idempotent producer id, epoch and base sequence of the next batch.
+    producer: Option<(i64, i16, i32)>,
 }
 
 impl BatchBuilder {
@@ -292,6 +294,12 @@ impl BatchBuilder {
         self.count += 1;
     }
 
+    /// Marks the batch being built as written by idempotent producer `id` at `epoch`, its first
+    /// record carrying sequence number `base_sequence`.
+    pub fn set_producer(&mut self, id: i64, epoch: i16, base_sequence: i32) {
+        self.producer = Some((id, epoch, base_sequence));
+    }
+
     /// Number of records pushed so far.
     pub fn len(&self) -> usize {
         self.count as usize
@@ -316,9 +324,10 @@ impl BatchBuilder {
         out.extend_from_slice(&(self.count - 1).to_be_bytes());
         out.extend_from_slice(&self.first_ts.to_be_bytes());
         out.extend_from_slice(&self.max_ts.to_be_bytes());
-        out.extend_from_slice(&(-1i64).to_be_bytes()); // producer id
-        out.extend_from_slice(&(-1i16).to_be_bytes()); // producer epoch
-        out.extend_from_slice(&(-1i32).to_be_bytes()); // base sequence
+        let (pid, epoch, seq) = self.producer.take().unwrap_or((-1, -1, -1));
+        out.extend_from_slice(&pid.to_be_bytes());
+        out.extend_from_slice(&epoch.to_be_bytes());
+        out.extend_from_slice(&seq.to_be_bytes());
         out.extend_from_slice(&self.count.to_be_bytes());
         out.extend_from_slice(&self.records);
         let crc = crc32c::crc32c(&out[CRC_START..]);

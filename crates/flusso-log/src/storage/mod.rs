@@ -4,6 +4,7 @@
 pub mod batch;
 pub(crate) mod index;
 mod partition;
+mod producer_state;
 mod segment;
 
 pub use partition::{AppendInfo, Partition, PartitionOffsets, ReadResult};

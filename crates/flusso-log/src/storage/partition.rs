@@ -17,11 +17,13 @@ use tokio::sync::watch;
 
 use super::batch::{self, BatchHeader};
 use super::index;
+use super::producer_state::{ProducerStates, SeqCheck, Snapshot};
 use super::segment::{self, ReadSlice, Segment};
 use crate::config::ResolvedConfig;
 use crate::error::{LogError, Result};
 
 const RECOVERY_POINT_FILE: &str = "recovery-point";
+const PRODUCER_SNAPSHOT_FILE: &str = "producer-state.json";
 
 /// What an append did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +66,8 @@ struct State {
     config: Arc<ResolvedConfig>,
     /// Recovery point written by the last checkpoint.
     checkpointed: i64,
+    /// Sequence state of idempotent producers.
+    producers: ProducerStates,
 }
 
 impl State {
@@ -167,6 +171,7 @@ impl Partition {
                 seg.file.sync_all()?;
             }
         }
+        let producers = load_producers(&dir, &segments);
         let (end_tx, _) = watch::channel(log_end);
         let partition = Partition {
             topic: topic.into(),
@@ -176,6 +181,7 @@ impl Partition {
                 segments,
                 config,
                 checkpointed: -1,
+                producers,
             }),
             flushed: AtomicI64::new(log_end),
             sync_lock: tokio::sync::Mutex::new(()),
@@ -236,9 +242,31 @@ impl Partition {
     pub fn append(&self, records: &[u8]) -> Result<AppendInfo> {
         let max = self.state.read().config.max_message_bytes;
         let headers = batch::validate_batches(records, max)?;
+        let mut st = self.state.write();
+        if headers.len() == 1 {
+            if let SeqCheck::Duplicate(meta) = st.producers.check(&headers[0])? {
+                // A retry of a batch already written: its original offsets, nothing appended.
+                return Ok(AppendInfo {
+                    base_offset: meta.base_offset,
+                    last_offset: meta.last_offset,
+                    log_append_time: -1,
+                    log_start_offset: st.log_start(),
+                });
+            }
+        } else if headers.iter().any(|h| h.producer_id >= 0) {
+            let mut scratch = st.producers.clone();
+            for h in &headers {
+                if let SeqCheck::Duplicate(_) = scratch.check(h)? {
+                    return Err(LogError::InvalidRequest(
+                        "a retried idempotent batch must come alone in its partition's records"
+                            .into(),
+                    ));
+                }
+                scratch.record(h);
+            }
+        }
         let mut data = records.to_vec();
         let total = data.len() as u64;
-        let mut st = self.state.write();
         let cfg = Arc::clone(&st.config);
         let now = flusso_common::now_ms();
         {
@@ -272,6 +300,9 @@ impl Partition {
         }
         st.active_mut()
             .append(&data, &stamped, cfg.index_interval_bytes)?;
+        for h in &stamped {
+            st.producers.record(h);
+        }
         let info = AppendInfo {
             base_offset: base,
             last_offset: next - 1,
@@ -289,6 +320,7 @@ impl Partition {
         active.file.sync_data()?;
         active.write_indexes()?;
         let base = active.next_offset;
+        self.write_producer_snapshot(st)?;
         let seg = Segment::create(&self.dir, base)?;
         st.segments.push(seg);
         self.flushed.fetch_max(base, Ordering::AcqRel);
@@ -344,11 +376,25 @@ impl Partition {
         Ok(())
     }
 
-    /// Clean close: fsync, index files of the active segment, recovery point.
+    /// Clean close: fsync, index files of the active segment, producer state, recovery point.
     pub(crate) fn close(&self) -> Result<()> {
         self.sync_blocking()?;
-        self.state.read().active().write_indexes()?;
+        {
+            let st = self.state.read();
+            st.active().write_indexes()?;
+            self.write_producer_snapshot(&st)?;
+        }
         self.checkpoint()
+    }
+
+    fn write_producer_snapshot(&self, st: &State) -> Result<()> {
+        let snapshot = Snapshot {
+            offset: st.log_end(),
+            state: st.producers.clone(),
+        };
+        let json = serde_json::to_vec(&snapshot).map_err(|e| LogError::Io(e.into()))?;
+        index::write_synced(&self.dir.join(PRODUCER_SNAPSHOT_FILE), &json)?;
+        Ok(())
     }
 
     /// Reads whole batches starting with the one holding `offset`, at most `max_bytes` (but at least
@@ -412,6 +458,29 @@ impl Partition {
         }
         out
     }
+}
+
+/// Producer state: the snapshot if it is usable, then every batch header after it.
+fn load_producers(dir: &Path, segments: &[Segment]) -> ProducerStates {
+    let end = segments.last().map_or(0, |s| s.next_offset);
+    let snapshot = fs::read(dir.join(PRODUCER_SNAPSHOT_FILE))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Snapshot>(&b).ok())
+        .filter(|s| s.offset <= end);
+    let (from, mut state) = match snapshot {
+        Some(s) => (s.offset, s.state),
+        None => (i64::MIN, ProducerStates::default()),
+    };
+    for seg in segments.iter().filter(|s| s.next_offset > from) {
+        let mut pos = 0;
+        while let Some(h) = seg.header_at(pos) {
+            if h.base_offset >= from {
+                state.record(&h);
+            }
+            pos += h.total_len() as u64;
+        }
+    }
+    state
 }
 
 #[cfg(test)]
@@ -546,6 +615,49 @@ mod tests {
         good.extend_from_slice(&bad);
         assert!(matches!(p.append(&good), Err(LogError::CorruptMessage(_))));
         assert_eq!(p.offsets().log_end_offset, 0);
+    }
+
+    #[test]
+    fn idempotent_retries_are_not_appended_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let idem = |seq: i32, v: &str| {
+            let mut b = BatchBuilder::new();
+            b.push(&Record {
+                key: None,
+                value: Some(v.as_bytes()),
+                headers: vec![],
+                timestamp: 1,
+            });
+            b.push(&Record {
+                key: None,
+                value: Some(v.as_bytes()),
+                headers: vec![],
+                timestamp: 1,
+            });
+            b.set_producer(42, 0, seq);
+            b.finish()
+        };
+        let p = Partition::open(dir.path(), "t", 0, cfg(1 << 30), true).unwrap();
+        assert_eq!(p.append(&idem(0, "a")).unwrap().base_offset, 0);
+        assert_eq!(p.append(&idem(2, "b")).unwrap().base_offset, 2);
+        let retry = p.append(&idem(0, "a")).unwrap();
+        assert_eq!((retry.base_offset, retry.last_offset), (0, 1));
+        assert_eq!(p.offsets().log_end_offset, 4);
+        assert!(matches!(
+            p.append(&idem(9, "c")),
+            Err(LogError::OutOfOrderSequence(_))
+        ));
+        p.close().unwrap();
+        drop(p);
+        // After a clean restart (snapshot) and after a crash (headers replayed) alike.
+        for clean in [true, false] {
+            if !clean {
+                fs::remove_file(dir.path().join("t-0").join(PRODUCER_SNAPSHOT_FILE)).unwrap();
+            }
+            let p = Partition::open(dir.path(), "t", 0, cfg(1 << 30), clean).unwrap();
+            assert_eq!(p.append(&idem(2, "b")).unwrap().base_offset, 2);
+            assert_eq!(p.offsets().log_end_offset, 4);
+        }
     }
 
     #[tokio::test]

@@ -77,11 +77,19 @@ impl ProducerStates {
             return Ok(SeqCheck::Append);
         }
         let last = last_seq(h);
-        if let Some(dup) = entry.batches.iter().find(|b| b.first_seq == h.base_sequence && b.last_seq == last) {
+        if let Some(dup) = entry
+            .batches
+            .iter()
+            .find(|b| b.first_seq == h.base_sequence && b.last_seq == last)
+        {
             return Ok(SeqCheck::Duplicate(*dup));
         }
         if let Some(prev) = entry.batches.back() {
-            let expected = if prev.last_seq == i32::MAX { 0 } else { prev.last_seq + 1 };
+            let expected = if prev.last_seq == i32::MAX {
+                0
+            } else {
+                prev.last_seq + 1
+            };
             if h.base_sequence != expected {
                 return Err(LogError::OutOfOrderSequence(format!(
                     "producer {} sent sequence {}, expected {expected}",
@@ -154,16 +162,28 @@ mod tests {
             other => panic!("{other:?}"),
         }
         // A gap.
-        assert!(matches!(s.check(&header(7, 0, 5, 1, 0)), Err(LogError::OutOfOrderSequence(_))));
+        assert!(matches!(
+            s.check(&header(7, 0, 5, 1, 0)),
+            Err(LogError::OutOfOrderSequence(_))
+        ));
         let b1 = header(7, 0, 3, 2, 3);
         assert!(matches!(s.check(&b1), Ok(SeqCheck::Append)));
         s.record(&b1);
         // New epoch must restart at 0; old epoch is fenced.
-        assert!(matches!(s.check(&header(7, 1, 4, 1, 0)), Err(LogError::OutOfOrderSequence(_))));
+        assert!(matches!(
+            s.check(&header(7, 1, 4, 1, 0)),
+            Err(LogError::OutOfOrderSequence(_))
+        ));
         s.record(&header(7, 1, 0, 1, 5));
-        assert!(matches!(s.check(&header(7, 0, 5, 1, 0)), Err(LogError::InvalidProducerEpoch(_))));
+        assert!(matches!(
+            s.check(&header(7, 0, 5, 1, 0)),
+            Err(LogError::InvalidProducerEpoch(_))
+        ));
         // Non-idempotent batches always pass.
-        assert!(matches!(s.check(&header(-1, -1, -1, 1, 0)), Ok(SeqCheck::Append)));
+        assert!(matches!(
+            s.check(&header(-1, -1, -1, 1, 0)),
+            Ok(SeqCheck::Append)
+        ));
     }
 
     #[test]
@@ -172,8 +192,14 @@ mod tests {
         for i in 0..7 {
             s.record(&header(1, 0, i, 1, i as i64));
         }
-        assert!(matches!(s.check(&header(1, 0, 6, 1, 0)), Ok(SeqCheck::Duplicate(_))));
-        assert!(matches!(s.check(&header(1, 0, 2, 1, 0)), Ok(SeqCheck::Duplicate(_))));
+        assert!(matches!(
+            s.check(&header(1, 0, 6, 1, 0)),
+            Ok(SeqCheck::Duplicate(_))
+        ));
+        assert!(matches!(
+            s.check(&header(1, 0, 2, 1, 0)),
+            Ok(SeqCheck::Duplicate(_))
+        ));
         assert!(s.check(&header(1, 0, 1, 1, 0)).is_err());
     }
 }

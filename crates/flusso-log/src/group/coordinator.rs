@@ -487,13 +487,13 @@ impl GroupCoordinator {
                     &member_id,
                 ));
             }
-        } else if !group.members.contains_key(&member_id) {
-            if group.pending.remove(&member_id).is_none() {
-                return Reply::Now(JoinResult::error(
-                    ResponseError::UnknownMemberId,
-                    &member_id,
-                ));
-            }
+        } else if !group.members.contains_key(&member_id)
+            && group.pending.remove(&member_id).is_none()
+        {
+            return Reply::Now(JoinResult::error(
+                ResponseError::UnknownMemberId,
+                &member_id,
+            ));
         }
 
         if group.members.is_empty() {

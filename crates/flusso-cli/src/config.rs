@@ -36,6 +36,12 @@ pub struct ServerArgs {
     /// Whether Metadata requests may create missing topics [default: true].
     #[arg(long, env = "FLUSSO_AUTO_CREATE_TOPICS")]
     pub auto_create_topics: Option<bool>,
+    /// How often retention looks for segments to delete, e.g. `30s` [default: 30s].
+    #[arg(long, env = "FLUSSO_RETENTION_CHECK_INTERVAL")]
+    pub retention_check_interval: Option<String>,
+    /// How often the compaction cleaner looks at compacted topics, e.g. `15s` [default: 15s].
+    #[arg(long, env = "FLUSSO_CLEANER_INTERVAL")]
+    pub cleaner_interval: Option<String>,
 }
 
 /// The TOML file's shape.
@@ -49,6 +55,8 @@ struct FileConfig {
     log_level: Option<String>,
     num_partitions: Option<i32>,
     auto_create_topics: Option<bool>,
+    retention_check_interval: Option<String>,
+    cleaner_interval: Option<String>,
     /// Server-wide defaults for topic configs, e.g. `"segment.bytes" = "1048576"`.
     #[serde(default)]
     topic_defaults: BTreeMap<String, toml::Value>,
@@ -65,6 +73,8 @@ pub struct ServerConfig {
     pub num_partitions: i32,
     pub auto_create_topics: bool,
     pub topic_defaults: BTreeMap<String, String>,
+    pub retention_check_interval_ms: u64,
+    pub cleaner_interval_ms: u64,
 }
 
 impl ServerArgs {
@@ -116,6 +126,28 @@ impl ServerArgs {
                 .map_err(|e| anyhow::anyhow!("topic_defaults: {e}"))?;
             topic_defaults.insert(k, v);
         }
+        let interval = |value: Option<String>, name: &str, default: u64| -> anyhow::Result<u64> {
+            match value {
+                None => Ok(default),
+                Some(v) => flusso_common::parse_duration_ms(&v)
+                    .ok()
+                    .filter(|ms| *ms > 0)
+                    .map(|ms| ms as u64)
+                    .with_context(|| format!("--{name} '{v}' is not a positive duration")),
+            }
+        };
+        let retention_check_interval_ms = interval(
+            self.retention_check_interval
+                .clone()
+                .or(file.retention_check_interval),
+            "retention-check-interval",
+            30_000,
+        )?;
+        let cleaner_interval_ms = interval(
+            self.cleaner_interval.clone().or(file.cleaner_interval),
+            "cleaner-interval",
+            15_000,
+        )?;
         Ok(ServerConfig {
             data_dir: self
                 .data_dir
@@ -136,6 +168,8 @@ impl ServerArgs {
                 .or(file.auto_create_topics)
                 .unwrap_or(true),
             topic_defaults,
+            retention_check_interval_ms,
+            cleaner_interval_ms,
         })
     }
 }

@@ -73,6 +73,8 @@ async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     log_config.num_partitions = config.num_partitions;
     log_config.auto_create_topics = config.auto_create_topics;
     log_config.topic_defaults = config.topic_defaults.clone();
+    log_config.retention_check_interval_ms = config.retention_check_interval_ms;
+    log_config.cleaner_interval_ms = config.cleaner_interval_ms;
     let log = tokio::task::spawn_blocking(move || Log::open(log_config))
         .await?
         .with_context(|| format!("cannot open the log in '{}'", config.data_dir.display()))?;

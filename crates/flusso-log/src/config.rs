@@ -23,6 +23,10 @@ pub struct LogConfig {
     pub checkpoint_interval_ms: u64,
     /// Settings of the group coordinator.
     pub groups: crate::group::GroupConfig,
+    /// How often segments past `retention.ms` / `retention.bytes` are looked for.
+    pub retention_check_interval_ms: u64,
+    /// How often compacted partitions are looked at by the cleaner.
+    pub cleaner_interval_ms: u64,
 }
 
 impl LogConfig {
@@ -36,6 +40,8 @@ impl LogConfig {
             topic_defaults: BTreeMap::new(),
             checkpoint_interval_ms: 5_000,
             groups: crate::group::GroupConfig::default(),
+            retention_check_interval_ms: 30_000,
+            cleaner_interval_ms: 15_000,
         }
     }
 }
@@ -259,6 +265,11 @@ impl TopicConfig {
                 })
         };
         let text = |name: &str| self.get(name, server).map(|(v, _)| v).unwrap_or_default();
+        let policy = text("cleanup.policy");
+        let ratio = self
+            .get("min.cleanable.dirty.ratio", server)
+            .and_then(|(v, _)| v.trim().parse::<f64>().ok())
+            .unwrap_or(0.5);
         ResolvedConfig {
             segment_bytes: num("segment.bytes").max(14) as u64,
             segment_ms: num("segment.ms"),
@@ -267,6 +278,11 @@ impl TopicConfig {
             log_append_time: text("message.timestamp.type") == "LogAppendTime",
             retention_ms: num("retention.ms"),
             retention_bytes: num("retention.bytes"),
+            compact: policy.split(',').any(|p| p.trim() == "compact"),
+            delete: policy.split(',').any(|p| p.trim() == "delete"),
+            delete_retention_ms: num("delete.retention.ms"),
+            min_cleanable_dirty_ratio: ratio,
+            min_compaction_lag_ms: num("min.compaction.lag.ms"),
         }
     }
 }
@@ -288,6 +304,16 @@ pub struct ResolvedConfig {
     pub retention_ms: i64,
     /// `retention.bytes`.
     pub retention_bytes: i64,
+    /// `cleanup.policy` includes `compact`.
+    pub compact: bool,
+    /// `cleanup.policy` includes `delete`.
+    pub delete: bool,
+    /// `delete.retention.ms`.
+    pub delete_retention_ms: i64,
+    /// `min.cleanable.dirty.ratio`.
+    pub min_cleanable_dirty_ratio: f64,
+    /// `min.compaction.lag.ms`.
+    pub min_compaction_lag_ms: i64,
 }
 
 impl Default for ResolvedConfig {

@@ -50,6 +50,9 @@ pub enum LogError {
     /// The operating system refused a file operation.
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
+    /// A record breaks a rule of its topic (e.g. no key in a compacted topic).
+    #[error("invalid record: {0}")]
+    InvalidRecord(String),
     /// An idempotent producer skipped or repeated sequence numbers.
     #[error("out of order sequence: {0}")]
     OutOfOrderSequence(String),
@@ -76,6 +79,7 @@ impl LogError {
             LogError::InvalidRequest(_) => ResponseError::InvalidRequest,
             LogError::Io(_) => ResponseError::KafkaStorageError,
             LogError::OutOfOrderSequence(_) => ResponseError::OutOfOrderSequenceNumber,
+            LogError::InvalidRecord(_) => ResponseError::InvalidRecord,
             LogError::InvalidProducerEpoch(_) => ResponseError::InvalidProducerEpoch,
             LogError::ShuttingDown => ResponseError::NotLeaderOrFollower,
         }

@@ -563,6 +563,47 @@ impl Log {
         Ok(self.partition(topic, partition)?.offsets())
     }
 
+    /// Deletes segments past retention in every partition; returns how many went.
+    pub fn apply_retention(&self) -> usize {
+        let now = flusso_common::now_ms();
+        let mut deleted = 0;
+        for t in self.topics() {
+            for p in t.partitions() {
+                match p.apply_retention(now) {
+                    Ok(n) => deleted += n,
+                    Err(e) => {
+                        tracing::warn!(topic = t.name(), partition = p.id(), error = %e, "retention failed")
+                    }
+                }
+            }
+        }
+        deleted
+    }
+
+    /// Runs a compaction pass over every compacted partition (every one with `force`, whatever its
+    /// dirty ratio); returns the totals.
+    pub fn clean(&self, force: bool) -> crate::CleanStats {
+        let now = flusso_common::now_ms();
+        let mut total = crate::CleanStats::default();
+        for t in self.topics() {
+            for p in t.partitions() {
+                match p.clean(now, force) {
+                    Ok(Some(s)) => {
+                        total.segments_cleaned += s.segments_cleaned;
+                        total.bytes_read += s.bytes_read;
+                        total.bytes_written += s.bytes_written;
+                        total.records_removed += s.records_removed;
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(topic = t.name(), partition = p.id(), error = %e, "compaction failed")
+                    }
+                }
+            }
+        }
+        total
+    }
+
     /// Writes every partition's recovery point; called periodically.
     pub fn checkpoint(&self) {
         for t in self.topics() {
@@ -600,10 +641,24 @@ impl Log {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut group_tick = tokio::time::interval(std::time::Duration::from_millis(50));
         group_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let ms = |v: u64| std::time::Duration::from_millis(v.max(10));
+        let mut retention_tick =
+            tokio::time::interval(ms(self.shared.config.retention_check_interval_ms));
+        retention_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut cleaner_tick = tokio::time::interval(ms(self.shared.config.cleaner_interval_ms));
+        cleaner_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 _ = group_tick.tick() => self.shared.groups.tick(),
+                _ = retention_tick.tick() => {
+                    let log = self.clone();
+                    let _ = tokio::task::spawn_blocking(move || log.apply_retention()).await;
+                }
+                _ = cleaner_tick.tick() => {
+                    let log = self.clone();
+                    let _ = tokio::task::spawn_blocking(move || log.clean(false)).await;
+                }
                 _ = tick.tick() => {
                     let log = self.clone();
                     let _ = tokio::task::spawn_blocking(move || log.checkpoint()).await;

@@ -12,6 +12,7 @@ mod api_versions;
 mod create_partitions;
 mod create_topics;
 mod delete_groups;
+mod delete_records;
 mod delete_topics;
 mod describe_cluster;
 mod describe_configs;
@@ -99,6 +100,7 @@ pub(crate) const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DeleteGroups, 0, 2),
     (ApiKey::OffsetDelete, 0, 0),
     (ApiKey::InitProducerId, 0, 4),
+    (ApiKey::DeleteRecords, 0, 2),
 ];
 
 fn supported(api: ApiKey, version: i16) -> bool {
@@ -234,6 +236,12 @@ pub(crate) fn dispatch(ctx: &Arc<Ctx>, mut frame: Bytes) -> Result<ResponseFutur
             kafka_protocol::messages::DeleteGroupsRequest,
             delete_groups::handle
         ),
+        ApiKey::DeleteRecords => {
+            route!(
+                kafka_protocol::messages::DeleteRecordsRequest,
+                delete_records::handle
+            )
+        }
         ApiKey::InitProducerId => {
             route!(
                 kafka_protocol::messages::InitProducerIdRequest,

@@ -263,6 +263,10 @@ pub struct BatchBuilder {
     max_ts: i64,
     /// Idempotent producer id, epoch and base sequence of the next batch.
     producer: Option<(i64, i16, i32)>,
+    /// With [`BatchBuilder::push_at`]: offset of the first record.
+    base_offset: Option<i64>,
+    /// Offset delta of the last record pushed.
+    last_delta: i32,
 }
 
 impl BatchBuilder {
@@ -271,8 +275,19 @@ impl BatchBuilder {
         Self::default()
     }
 
+    /// Adds a record that keeps the absolute `offset` it has in a log (offsets may leave gaps, as
+    /// in a compacted partition; they must increase). Do not mix with [`BatchBuilder::push`].
+    pub fn push_at(&mut self, offset: i64, record: &Record<'_>) {
+        let base = *self.base_offset.get_or_insert(offset);
+        self.push_delta((offset - base).clamp(0, i32::MAX as i64) as i32, record);
+    }
+
     /// Adds a record.
     pub fn push(&mut self, record: &Record<'_>) {
+        self.push_delta(self.count, record);
+    }
+
+    fn push_delta(&mut self, delta: i32, record: &Record<'_>) {
         if self.count == 0 {
             self.first_ts = record.timestamp;
             self.max_ts = record.timestamp;
@@ -281,7 +296,8 @@ impl BatchBuilder {
         let mut body = Vec::with_capacity(32 + record.value.map_or(0, <[u8]>::len));
         body.push(0); // attributes
         write_varint(&mut body, record.timestamp - self.first_ts);
-        write_varint(&mut body, self.count as i64);
+        write_varint(&mut body, delta as i64);
+        self.last_delta = delta;
         write_bytes(&mut body, record.key);
         write_bytes(&mut body, record.value);
         write_varint(&mut body, record.headers.len() as i64);
@@ -310,10 +326,11 @@ impl BatchBuilder {
         self.count == 0
     }
 
-    /// Finishes the batch (base offset 0; the log assigns the real one) and resets the builder.
+    /// Finishes the batch and resets the builder. Its base offset is 0 (the log assigns the real
+    /// one on append), or the first offset given to [`BatchBuilder::push_at`].
     pub fn finish(&mut self) -> Vec<u8> {
         let mut out = Vec::with_capacity(HEADER_LEN + self.records.len());
-        out.extend_from_slice(&0i64.to_be_bytes());
+        out.extend_from_slice(&self.base_offset.take().unwrap_or(0).to_be_bytes());
         out.extend_from_slice(
             &((HEADER_LEN - LOG_OVERHEAD + self.records.len()) as i32).to_be_bytes(),
         );
@@ -321,7 +338,7 @@ impl BatchBuilder {
         out.push(2); // magic
         out.extend_from_slice(&[0; 4]); // crc, filled below
         out.extend_from_slice(&0i16.to_be_bytes()); // attributes
-        out.extend_from_slice(&(self.count - 1).to_be_bytes());
+        out.extend_from_slice(&self.last_delta.to_be_bytes());
         out.extend_from_slice(&self.first_ts.to_be_bytes());
         out.extend_from_slice(&self.max_ts.to_be_bytes());
         let (pid, epoch, seq) = self.producer.take().unwrap_or((-1, -1, -1));
@@ -334,6 +351,7 @@ impl BatchBuilder {
         out[17..21].copy_from_slice(&crc.to_be_bytes());
         self.records.clear();
         self.count = 0;
+        self.last_delta = 0;
         out
     }
 }

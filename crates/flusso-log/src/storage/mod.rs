@@ -5,6 +5,7 @@ pub mod batch;
 pub(crate) mod index;
 mod partition;
 mod producer_state;
+pub mod records;
 mod segment;
 
-pub use partition::{AppendInfo, Partition, PartitionOffsets, ReadResult};
+pub use partition::{AppendInfo, CleanStats, Partition, PartitionOffsets, ReadResult};

@@ -24,6 +24,40 @@ use crate::error::{LogError, Result};
 
 const RECOVERY_POINT_FILE: &str = "recovery-point";
 const PRODUCER_SNAPSHOT_FILE: &str = "producer-state.json";
+const LOG_START_FILE: &str = "log-start-offset";
+const CLEANER_POINT_FILE: &str = "cleaner-checkpoint";
+
+mod cleaner;
+mod retention;
+
+pub use cleaner::CleanStats;
+
+fn read_offset_file(dir: &Path, name: &str) -> Option<i64> {
+    fs::read_to_string(dir.join(name)).ok()?.trim().parse().ok()
+}
+
+fn write_offset_file(dir: &Path, name: &str, offset: i64) -> Result<()> {
+    index::write_synced(&dir.join(name), offset.to_string().as_bytes())?;
+    Ok(())
+}
+
+/// Compacted topics take only records with keys, as Kafka (INVALID_RECORD otherwise).
+fn check_keys(records: &[u8], headers: &[BatchHeader], topic: &str, partition: i32) -> Result<()> {
+    let mut pos = 0;
+    for h in headers {
+        let batch = &records[pos..pos + h.total_len()];
+        pos += h.total_len();
+        if super::records::decode_batch(batch)?
+            .iter()
+            .any(|r| r.key.is_none())
+        {
+            return Err(LogError::InvalidRecord(format!(
+                "compacted topic cannot accept a record without key in topic partition {topic}-{partition}"
+            )));
+        }
+    }
+    Ok(())
+}
 
 /// What an append did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +102,10 @@ struct State {
     checkpointed: i64,
     /// Sequence state of idempotent producers.
     producers: ProducerStates,
+    /// First offset readable (DeleteRecords may put it inside the first segment).
+    log_start: i64,
+    /// The compaction cleaner has cleaned every closed segment below this offset.
+    cleaner_point: i64,
 }
 
 impl State {
@@ -82,7 +120,7 @@ impl State {
         self.active().next_offset
     }
     fn log_start(&self) -> i64 {
-        self.segments[0].base_offset
+        self.log_start.max(self.segments[0].base_offset)
     }
 }
 
@@ -99,6 +137,8 @@ pub struct Partition {
     sync_lock: tokio::sync::Mutex<()>,
     /// Publishes the log end offset to waiting readers (long-poll fetches, in-process consumers).
     end_tx: watch::Sender<i64>,
+    /// Serialises retention, DeleteRecords and compaction of this partition.
+    maintenance: parking_lot::Mutex<()>,
 }
 
 impl Partition {
@@ -118,6 +158,7 @@ impl Partition {
     ) -> Result<Partition> {
         let dir = data_dir.join(Self::dir_name(topic, id));
         fs::create_dir_all(&dir)?;
+        cleaner::finish_interrupted_swaps(&dir)?;
         let mut bases: Vec<i64> = fs::read_dir(&dir)?
             .filter_map(|e| e.ok())
             .filter_map(|e| {
@@ -172,6 +213,8 @@ impl Partition {
             }
         }
         let producers = load_producers(&dir, &segments);
+        let log_start = read_offset_file(&dir, LOG_START_FILE).unwrap_or(0);
+        let cleaner_point = read_offset_file(&dir, CLEANER_POINT_FILE).unwrap_or(0);
         let (end_tx, _) = watch::channel(log_end);
         let partition = Partition {
             topic: topic.into(),
@@ -182,10 +225,13 @@ impl Partition {
                 config,
                 checkpointed: -1,
                 producers,
+                log_start,
+                cleaner_point,
             }),
             flushed: AtomicI64::new(log_end),
             sync_lock: tokio::sync::Mutex::new(()),
             end_tx,
+            maintenance: parking_lot::Mutex::new(()),
         };
         partition.checkpoint()?;
         Ok(partition)
@@ -242,6 +288,9 @@ impl Partition {
     pub fn append(&self, records: &[u8]) -> Result<AppendInfo> {
         let max = self.state.read().config.max_message_bytes;
         let headers = batch::validate_batches(records, max)?;
+        if self.state.read().config.compact {
+            check_keys(records, &headers, &self.topic, self.id)?;
+        }
         let mut st = self.state.write();
         if headers.len() == 1 {
             if let SeqCheck::Duplicate(meta) = st.producers.check(&headers[0])? {
@@ -676,5 +725,226 @@ mod tests {
             t.await.unwrap();
         }
         assert_eq!(p.flushed_offset(), 16);
+    }
+}
+
+#[cfg(test)]
+mod maintenance_tests {
+    use super::*;
+    use crate::storage::batch::{BatchBuilder, Record};
+    use crate::storage::records::decode_batch;
+
+    fn keyed(key: &str, value: Option<&str>, ts: i64) -> Vec<u8> {
+        let mut b = BatchBuilder::new();
+        b.push(&Record {
+            key: Some(key.as_bytes()),
+            value: value.map(str::as_bytes),
+            headers: vec![],
+            timestamp: ts,
+        });
+        b.finish()
+    }
+
+    fn all_records(p: &Partition) -> Vec<(i64, Option<String>, Option<String>)> {
+        let mut out = Vec::new();
+        let mut next = p.offsets().log_start_offset;
+        let end = p.offsets().log_end_offset;
+        while next < end {
+            let r = p.read(next, 1 << 20, true).unwrap();
+            if r.records.is_empty() {
+                break;
+            }
+            let mut pos = 0;
+            while pos < r.records.len() {
+                let h = BatchHeader::parse(&r.records[pos..]).unwrap();
+                for rec in decode_batch(&r.records[pos..pos + h.total_len()]).unwrap() {
+                    if rec.offset >= next {
+                        let s =
+                            |b: Option<Bytes>| b.map(|b| String::from_utf8(b.to_vec()).unwrap());
+                        out.push((rec.offset, s(rec.key), s(rec.value)));
+                    }
+                }
+                next = next.max(h.next_offset());
+                pos += h.total_len();
+            }
+        }
+        out
+    }
+
+    fn open(dir: &Path, f: impl FnOnce(&mut ResolvedConfig)) -> Partition {
+        let mut cfg = ResolvedConfig {
+            segment_bytes: 400,
+            index_interval_bytes: 100,
+            ..Default::default()
+        };
+        f(&mut cfg);
+        Partition::open(dir, "t", 0, Arc::new(cfg), true).unwrap()
+    }
+
+    #[test]
+    fn retention_by_size_and_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = open(dir.path(), |c| {
+            c.retention_bytes = 1000;
+            c.retention_ms = -1;
+        });
+        for i in 0..40 {
+            p.append(&keyed("k", Some(&format!("v{i}")), 1_000 + i))
+                .unwrap();
+        }
+        let before = p.segment_count();
+        assert!(p.apply_retention(flusso_common::now_ms()).unwrap() > 0);
+        assert!(p.segment_count() < before);
+        let size = p.size_bytes();
+        assert!((1000..1000 + 480).contains(&size), "{size}");
+        let start = p.offsets().log_start_offset;
+        assert!(start > 0);
+        assert!(matches!(
+            p.read(0, 100, true),
+            Err(LogError::OffsetOutOfRange { .. })
+        ));
+        assert_eq!(all_records(&p).first().unwrap().0, start);
+        drop(p);
+
+        let dir = tempfile::tempdir().unwrap();
+        let p = open(dir.path(), |c| c.retention_ms = 60_000);
+        for i in 0..20 {
+            p.append(&keyed("k", Some("old"), 1_000 + i)).unwrap();
+        }
+        let now = flusso_common::now_ms();
+        p.append(&keyed("k", Some("new"), now)).unwrap();
+        p.apply_retention(now).unwrap();
+        assert_eq!(p.segment_count(), 1, "only the active segment is left");
+        // -1 keeps everything.
+        let dir = tempfile::tempdir().unwrap();
+        let p = open(dir.path(), |c| c.retention_ms = -1);
+        for i in 0..20 {
+            p.append(&keyed("k", Some("old"), i)).unwrap();
+        }
+        assert_eq!(p.apply_retention(flusso_common::now_ms()).unwrap(), 0);
+        assert_eq!(p.offsets().log_start_offset, 0);
+    }
+
+    #[test]
+    fn delete_records_moves_the_log_start_durably() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = open(dir.path(), |_| {});
+        for i in 0..30 {
+            p.append(&keyed("k", Some(&format!("v{i}")), i)).unwrap();
+        }
+        assert_eq!(p.delete_records(17).unwrap(), 17);
+        assert!(matches!(
+            p.read(16, 100, true),
+            Err(LogError::OffsetOutOfRange { .. })
+        ));
+        assert_eq!(all_records(&p).first().unwrap().0, 17);
+        assert!(matches!(
+            p.delete_records(31),
+            Err(LogError::OffsetOutOfRange { .. })
+        ));
+        drop(p);
+        let p = open(dir.path(), |_| {});
+        assert_eq!(p.offsets().log_start_offset, 17);
+        assert_eq!(p.delete_records(-1).unwrap(), 30);
+    }
+
+    #[test]
+    fn compaction_keeps_the_latest_value_per_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = open(dir.path(), |c| {
+            c.compact = true;
+            c.delete = false;
+            c.delete_retention_ms = 0;
+        });
+        assert!(matches!(
+            p.append(&{
+                let mut b = BatchBuilder::new();
+                b.push(&Record {
+                    key: None,
+                    value: Some(b"x"),
+                    headers: vec![],
+                    timestamp: 1,
+                });
+                b.finish()
+            }),
+            Err(LogError::InvalidRecord(_))
+        ));
+        for i in 0..300 {
+            p.append(&keyed(
+                &format!("k{}", i % 10),
+                Some(&format!("v{i}")),
+                1_000 + i,
+            ))
+            .unwrap();
+        }
+        p.append(&keyed("k3", None, 2_000)).unwrap(); // tombstone
+        for i in 0..30 {
+            p.append(&keyed("fresh", Some(&format!("f{i}")), 3_000 + i))
+                .unwrap();
+        }
+        let before = all_records(&p);
+        let stats = p.clean(flusso_common::now_ms(), false).unwrap().unwrap();
+        assert!(stats.records_removed > 250, "{stats:?}");
+        let after = all_records(&p);
+        // Offsets stay, in order; every key's latest value survives; k3's tombstone and values go.
+        assert!(after.windows(2).all(|w| w[0].0 < w[1].0));
+        let latest = |recs: &[(i64, Option<String>, Option<String>)]| {
+            let mut m = std::collections::BTreeMap::new();
+            for (o, k, v) in recs {
+                m.insert(k.clone().unwrap(), (*o, v.clone()));
+            }
+            m
+        };
+        let mut expected = latest(&before);
+        expected.remove("k3");
+        let got = latest(&after);
+        assert_eq!(got.get("k3"), None);
+        for (k, v) in &expected {
+            assert_eq!(got.get(k), Some(v), "key {k}");
+        }
+        let k0_count = after
+            .iter()
+            .filter(|r| r.1.as_deref() == Some("k0"))
+            .count();
+        assert_eq!(k0_count, 1);
+        // Nothing dirty left: a second pass does nothing.
+        assert_eq!(p.clean(flusso_common::now_ms(), false).unwrap(), None);
+        drop(p);
+        let p = open(dir.path(), |c| c.compact = true);
+        assert_eq!(all_records(&p), after);
+    }
+
+    #[test]
+    fn interrupted_swaps_leave_old_or_new_segment() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = open(dir.path(), |c| c.compact = true);
+        for i in 0..100 {
+            p.append(&keyed(
+                &format!("k{}", i % 3),
+                Some(&format!("v{i}")),
+                1_000 + i,
+            ))
+            .unwrap();
+        }
+        let old = all_records(&p);
+        let pdir = p.dir().to_path_buf();
+        p.close().unwrap();
+        drop(p);
+        // A half-written .cleaned file: discarded, the old segment stands.
+        fs::write(pdir.join(segment::file_name(0, "cleaned")), b"garbage").unwrap();
+        let p = open(dir.path(), |c| c.compact = true);
+        assert_eq!(all_records(&p), old);
+        p.clean(flusso_common::now_ms(), true).unwrap();
+        let cleaned = all_records(&p);
+        assert!(cleaned.len() < old.len());
+        drop(p);
+        // A .swap file (crash between the two renames): the new segment stands.
+        let seg0 = pdir.join(segment::file_name(0, "log"));
+        let swap = pdir.join(segment::file_name(0, "swap"));
+        fs::copy(&seg0, &swap).unwrap();
+        fs::write(&seg0, b"old contents that would not parse").unwrap();
+        let p = open(dir.path(), |c| c.compact = true);
+        assert!(!swap.exists());
+        assert_eq!(all_records(&p), cleaned);
     }
 }

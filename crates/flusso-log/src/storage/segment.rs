@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::batch::{self, BatchHeader, HEADER_LEN, LOG_OVERHEAD};
+use super::batch::{BatchHeader, HEADER_LEN, LOG_OVERHEAD};
 use super::index::{self, OffsetEntry, TimeEntry};
+use super::records;
 use crate::error::Result;
 
 /// File name of a segment (or its index) for `base_offset`: 20 zero-padded digits, as Kafka.
@@ -319,23 +320,21 @@ impl Segment {
         Some(self.record_in_batch(&h, pos, |ts| ts == max))
     }
 
-    /// Offset and timestamp of the first record of the batch at `pos` matching `pred`; for a
-    /// compressed batch (whose records are not decoded here) the batch's base offset.
+    /// Offset and timestamp of the first record of the batch at `pos` matching `pred` (the records
+    /// are decoded, compressed or not); the batch's base offset if it cannot be decoded.
     fn record_in_batch(&self, h: &BatchHeader, pos: u64, pred: impl Fn(i64) -> bool) -> (i64, i64) {
-        if h.compression() == 0 {
-            let mut buf = vec![0u8; h.total_len()];
-            if self.file.read_exact_at(&mut buf, pos).is_ok() {
-                if let Some(records) = batch::decode_uncompressed(&buf) {
-                    let log_append = h.attributes & 0x08 != 0;
-                    for r in records {
-                        let ts = if log_append {
-                            h.max_timestamp
-                        } else {
-                            r.timestamp
-                        };
-                        if pred(ts) {
-                            return (r.offset, ts);
-                        }
+        let mut buf = vec![0u8; h.total_len()];
+        if self.file.read_exact_at(&mut buf, pos).is_ok() {
+            if let Ok(records) = records::decode_batch(&buf) {
+                let log_append = h.attributes & 0x08 != 0;
+                for r in records {
+                    let ts = if log_append {
+                        h.max_timestamp
+                    } else {
+                        r.timestamp
+                    };
+                    if pred(ts) {
+                        return (r.offset, ts);
                     }
                 }
             }

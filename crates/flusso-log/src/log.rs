@@ -423,6 +423,12 @@ impl Log {
         index_util::sync_dir(self.data_dir())?;
         if let Some(offsets) = self.shared.offsets.get() {
             offsets.remove_topic(name)?;
+            // Groups left with neither members nor offsets go with the topic.
+            for (group, _, state) in self.shared.groups.list() {
+                if state == crate::GroupState::Empty && offsets.group(&group).is_empty() {
+                    let _ = self.shared.groups.delete(&group);
+                }
+            }
         }
         tracing::info!(topic = name, "topic deleted");
         Ok(())

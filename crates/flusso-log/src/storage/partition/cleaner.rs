@@ -1,9 +1,10 @@
 //! Log compaction for `cleanup.policy=compact` (and `compact,delete`): keeps the latest record of
 //! each key in the closed segments, preserving offsets (gaps allowed) and order.
 //!
-//! A pass runs when the closed segments not yet cleaned make up at least `min.cleanable.dirty.ratio`
-//! of the cleanable ones; segments holding records younger than `min.compaction.lag.ms` are left
-//! alone, and so is the active segment. Tombstones (null values) are removed once older than
+//! A pass runs when the records written since the last pass make up at least
+//! `min.cleanable.dirty.ratio` of the log; segments holding records younger than `min.compaction.lag.ms` are left
+//! alone, and so is the active segment — though its keys count: a record is removed when a newer
+//! record of its key exists anywhere in the log, so a fully cleaned log holds one record per key. Tombstones (null values) are removed once older than
 //! `delete.retention.ms`; records without a key are removed. Batches that keep all their records are
 //! copied unchanged (compression included); the others are rewritten, uncompressed.
 //!
@@ -98,8 +99,15 @@ impl Partition {
     /// Returns `None` when there was nothing to do.
     pub fn clean(&self, now_ms: i64, force: bool) -> Result<Option<CleanStats>> {
         let _maintenance = self.maintenance.lock();
-        let (cfg, closed, cleaner_point) = {
+        let (cfg, closed, active, cleaner_point) = {
             let st = self.state.read();
+            let snapshot = |s: &Segment| Closed {
+                base: s.base_offset,
+                file: Arc::clone(&s.file),
+                size: s.size,
+                next_offset: s.next_offset,
+                max_timestamp: s.max_timestamp,
+            };
             let closed: Vec<Closed> = st.segments[..st.segments.len() - 1]
                 .iter()
                 .map(|s| Closed {
@@ -110,7 +118,12 @@ impl Partition {
                     max_timestamp: s.max_timestamp,
                 })
                 .collect();
-            (Arc::clone(&st.config), closed, st.cleaner_point)
+            (
+                Arc::clone(&st.config),
+                closed,
+                snapshot(st.active()),
+                st.cleaner_point,
+            )
         };
         if !cfg.compact {
             return Ok(None);
@@ -120,9 +133,12 @@ impl Partition {
             .iter()
             .take_while(|s| s.max_timestamp <= lag_limit)
             .collect();
-        let total: u64 = cleanable.iter().map(|s| s.size).sum();
+        // Dirty: what was written since the last pass, the active segment included (its keys can
+        // make older records removable).
+        let total: u64 = cleanable.iter().map(|s| s.size).sum::<u64>() + active.size;
         let dirty: u64 = cleanable
             .iter()
+            .chain(std::iter::once(&&active))
             .filter(|s| s.next_offset > cleaner_point)
             .map(|s| s.size)
             .sum();
@@ -133,9 +149,11 @@ impl Partition {
             return Ok(None);
         }
 
-        // Pass 1: the latest offset of every key.
+        // Pass 1: the latest offset of every key, over the whole log as it is now (the active
+        // segment included: a newer value there makes older ones removable, though the active
+        // segment itself is never rewritten).
         let mut latest: HashMap<Bytes, i64> = HashMap::new();
-        for seg in &cleanable {
+        for seg in closed.iter().chain(std::iter::once(&active)) {
             for_each_batch(seg, |h, batch| {
                 if h.is_control() {
                     return Ok(());
@@ -202,10 +220,8 @@ impl Partition {
             stats.records_removed += removed;
             stats.bytes_written += out.len() as u64;
         }
-        if let Some(last) = cleanable.last() {
-            write_offset_file(&self.dir, CLEANER_POINT_FILE, last.next_offset)?;
-            self.state.write().cleaner_point = last.next_offset;
-        }
+        write_offset_file(&self.dir, CLEANER_POINT_FILE, active.next_offset)?;
+        self.state.write().cleaner_point = active.next_offset;
         if stats.segments_cleaned > 0 {
             tracing::info!(
                 topic = %self.topic,

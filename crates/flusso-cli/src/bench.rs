@@ -23,6 +23,8 @@ use tokio_util::sync::CancellationToken;
 pub enum BenchCommand {
     /// The embedded log: produce and consume, in-process and over TCP.
     Log(LogBenchArgs),
+    /// Consumer groups and compaction: group consume, commit latency, rebalance, cleaning rate.
+    Groups(crate::bench_groups::GroupBenchArgs),
 }
 
 /// Options of `flusso bench log`.
@@ -45,6 +47,7 @@ pub struct LogBenchArgs {
 pub fn run(what: BenchCommand) -> anyhow::Result<()> {
     match what {
         BenchCommand::Log(args) => bench_log(args),
+        BenchCommand::Groups(args) => crate::bench_groups::run(args),
     }
 }
 

@@ -2,6 +2,7 @@
 //! `flusso bench log` measures the log.
 
 mod bench;
+mod bench_groups;
 mod config;
 mod http;
 

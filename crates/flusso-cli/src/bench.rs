@@ -63,20 +63,29 @@ impl Row {
     }
 }
 
-fn bench_log(args: LogBenchArgs) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&args.dir)?;
+/// A scratch directory under `dir`, the number of cores, and a runtime: what every benchmark
+/// starts from.
+pub(crate) fn setup(
+    dir: &Path,
+) -> anyhow::Result<(tempfile::TempDir, usize, tokio::runtime::Runtime)> {
+    std::fs::create_dir_all(dir)?;
     let tmp = tempfile::Builder::new()
         .prefix("flusso-bench-")
-        .tempdir_in(&args.dir)?;
+        .tempdir_in(dir)?;
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
-    eprintln!("measuring ceilings…");
-    let disk = disk_ceiling(tmp.path())?;
-    let mem = memcpy_ceiling();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    Ok((tmp, cores, runtime))
+}
+
+fn bench_log(args: LogBenchArgs) -> anyhow::Result<()> {
+    let (tmp, cores, runtime) = setup(&args.dir)?;
+    eprintln!("measuring ceilings…");
+    let disk = disk_ceiling(tmp.path())?;
+    let mem = memcpy_ceiling();
     let mut rows = Vec::new();
     runtime.block_on(async {
         let mut config = LogConfig::new(tmp.path().join("log"));

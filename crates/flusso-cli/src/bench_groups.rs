@@ -151,16 +151,7 @@ fn wait_assigned(
 }
 
 pub fn run(args: GroupBenchArgs) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&args.dir)?;
-    let tmp = tempfile::Builder::new()
-        .prefix("flusso-bench-")
-        .tempdir_in(&args.dir)?;
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let (tmp, cores, runtime) = crate::bench::setup(&args.dir)?;
     let log = Log::open(LogConfig::new(tmp.path().join("log")))?;
     let shutdown = CancellationToken::new();
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;

@@ -147,6 +147,33 @@ struct Member {
     last_heartbeat: Instant,
 }
 
+impl Member {
+    fn new(id: &str, req: &JoinRequest, assignment: Bytes) -> Member {
+        Member {
+            id: id.to_string(),
+            instance_id: req.group_instance_id.clone(),
+            client_id: req.client_id.clone(),
+            client_host: req.client_host.clone(),
+            session_timeout: req.session_timeout,
+            rebalance_timeout: req.rebalance_timeout,
+            protocols: req.protocols.clone(),
+            assignment,
+            join_waiter: None,
+            sync_waiter: None,
+            last_heartbeat: Instant::now(),
+        }
+    }
+
+    /// The member's metadata for `protocol` (empty if it does not speak it).
+    fn metadata(&self, protocol: &str) -> Bytes {
+        self.protocols
+            .iter()
+            .find(|(p, _)| p == protocol)
+            .map(|(_, b)| b.clone())
+            .unwrap_or_default()
+    }
+}
+
 /// One group as DescribeGroups shows it.
 #[derive(Debug, Clone)]
 pub struct GroupDescription {
@@ -301,18 +328,7 @@ impl Group {
         let all: Vec<(String, Option<String>, Bytes)> = self
             .members
             .values()
-            .map(|m| {
-                let meta = m
-                    .protocols
-                    .iter()
-                    .find(|(p, _)| *p == protocol)
-                    .map(|(_, b)| b.clone());
-                (
-                    m.id.clone(),
-                    m.instance_id.clone(),
-                    meta.unwrap_or_default(),
-                )
-            })
+            .map(|m| (m.id.clone(), m.instance_id.clone(), m.metadata(&protocol)))
             .collect();
         for m in self.members.values_mut() {
             m.last_heartbeat = now;
@@ -453,19 +469,7 @@ impl GroupCoordinator {
                     }
                     group.members.insert(
                         member_id.clone(),
-                        Member {
-                            id: member_id.clone(),
-                            instance_id: req.group_instance_id.clone(),
-                            client_id: req.client_id.clone(),
-                            client_host: req.client_host.clone(),
-                            session_timeout: req.session_timeout,
-                            rebalance_timeout: req.rebalance_timeout,
-                            protocols: req.protocols.clone(),
-                            assignment: old.assignment.clone(),
-                            join_waiter: None,
-                            sync_waiter: None,
-                            last_heartbeat: now,
-                        },
+                        Member::new(&member_id, &req, old.assignment.clone()),
                     );
                     if group.state == GroupState::Stable && same_protocols && !was_leader {
                         return Reply::Now(group.current_join(&member_id));
@@ -518,19 +522,7 @@ impl GroupCoordinator {
         } else {
             group.members.insert(
                 member_id.clone(),
-                Member {
-                    id: member_id.clone(),
-                    instance_id: req.group_instance_id.clone(),
-                    client_id: req.client_id.clone(),
-                    client_host: req.client_host.clone(),
-                    session_timeout: req.session_timeout,
-                    rebalance_timeout: req.rebalance_timeout,
-                    protocols: req.protocols.clone(),
-                    assignment: Bytes::new(),
-                    join_waiter: None,
-                    sync_waiter: None,
-                    last_heartbeat: now,
-                },
+                Member::new(&member_id, &req, Bytes::new()),
             );
             if group.state != GroupState::PreparingRebalance {
                 group.prepare_rebalance(cfg);
@@ -740,17 +732,13 @@ impl GroupCoordinator {
                 .members
                 .values()
                 .map(|m| {
-                    let meta = m
-                        .protocols
-                        .iter()
-                        .find(|(p, _)| *p == protocol)
-                        .map(|(_, b)| b.clone());
+                    let meta = m.metadata(&protocol);
                     (
                         m.id.clone(),
                         m.instance_id.clone(),
                         m.client_id.clone(),
                         m.client_host.clone(),
-                        meta.unwrap_or_default(),
+                        meta,
                         m.assignment.clone(),
                     )
                 })

@@ -542,7 +542,8 @@ async fn clean_restart_keeps_topics_configs_and_data() {
 async fn sigkill_with_many_segments_recovers_everything_acknowledged() {
     let mut server = TestServer::start();
     let bs = server.bootstrap();
-    create_topic(&bs, "many", 1, &[("segment.bytes", "2048")]).await;
+    // Old timestamps: keep them from the default 7-day retention.
+    create_topic(&bs, "many", 1, &[("segment.bytes", "2048"), ("retention.ms", "-1")]).await;
     let all = values("m", 0..300);
     let base_ts = 1_600_000_000_000i64;
     {

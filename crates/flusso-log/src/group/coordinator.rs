@@ -373,7 +373,11 @@ impl Group {
             }
         }
         match self.state {
-            GroupState::Stable | GroupState::CompletingRebalance => self.prepare_rebalance(config),
+            GroupState::Stable | GroupState::CompletingRebalance => {
+                self.prepare_rebalance(config);
+                // With no member left the group is Empty at once, as Kafka answers LeaveGroup.
+                self.maybe_complete_join(Instant::now());
+            }
             GroupState::PreparingRebalance => self.maybe_complete_join(Instant::now()),
             GroupState::Empty => {}
         }

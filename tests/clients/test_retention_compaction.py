@@ -85,6 +85,8 @@ def test_compaction_keeps_latest_value_per_key(server, topic):
     create(server.bootstrap, topic, {
         "cleanup.policy": "compact",
         "segment.bytes": str(256 * 1024),
+        # An idle active segment is closed after this long, so the whole log gets compacted.
+        "segment.ms": "2000",
         "min.cleanable.dirty.ratio": "0.01",
         "delete.retention.ms": "1000",
     })

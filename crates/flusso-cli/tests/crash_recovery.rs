@@ -543,7 +543,13 @@ async fn sigkill_with_many_segments_recovers_everything_acknowledged() {
     let mut server = TestServer::start();
     let bs = server.bootstrap();
     // Old timestamps: keep them from the default 7-day retention.
-    create_topic(&bs, "many", 1, &[("segment.bytes", "2048"), ("retention.ms", "-1")]).await;
+    create_topic(
+        &bs,
+        "many",
+        1,
+        &[("segment.bytes", "2048"), ("retention.ms", "-1")],
+    )
+    .await;
     let all = values("m", 0..300);
     let base_ts = 1_600_000_000_000i64;
     {

@@ -569,12 +569,16 @@ impl Log {
         Ok(self.partition(topic, partition)?.offsets())
     }
 
-    /// Deletes segments past retention in every partition; returns how many went.
+    /// Rolls active segments older than `segment.ms`, then deletes segments past retention in every
+    /// partition; returns how many went.
     pub fn apply_retention(&self) -> usize {
         let now = flusso_common::now_ms();
         let mut deleted = 0;
         for t in self.topics() {
             for p in t.partitions() {
+                if let Err(e) = p.roll_if_old(now) {
+                    tracing::warn!(topic = t.name(), partition = p.id(), error = %e, "segment roll failed");
+                }
                 match p.apply_retention(now) {
                     Ok(n) => deleted += n,
                     Err(e) => {

@@ -106,6 +106,8 @@ struct State {
     log_start: i64,
     /// The compaction cleaner has cleaned every closed segment below this offset.
     cleaner_point: i64,
+    /// The log end offset the cleaner saw at its last pass (in memory: a restart cleans once more).
+    cleaner_seen_end: i64,
 }
 
 impl State {
@@ -227,6 +229,7 @@ impl Partition {
                 producers,
                 log_start,
                 cleaner_point,
+                cleaner_seen_end: -1,
             }),
             flushed: AtomicI64::new(log_end),
             sync_lock: tokio::sync::Mutex::new(()),

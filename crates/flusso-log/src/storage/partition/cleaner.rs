@@ -110,21 +110,16 @@ impl Partition {
             };
             let closed: Vec<Closed> = st.segments[..st.segments.len() - 1]
                 .iter()
-                .map(|s| Closed {
-                    base: s.base_offset,
-                    file: Arc::clone(&s.file),
-                    size: s.size,
-                    next_offset: s.next_offset,
-                    max_timestamp: s.max_timestamp,
-                })
+                .map(snapshot)
                 .collect();
             (
                 Arc::clone(&st.config),
                 closed,
                 snapshot(st.active()),
-                st.cleaner_point,
+                (st.cleaner_point, st.cleaner_seen_end),
             )
         };
+        let (cleaned_upto, seen_end) = cleaner_point;
         if !cfg.compact {
             return Ok(None);
         }
@@ -133,15 +128,20 @@ impl Partition {
             .iter()
             .take_while(|s| s.max_timestamp <= lag_limit)
             .collect();
-        // Dirty: what was written since the last pass, the active segment included (its keys can
-        // make older records removable).
+        // Dirty: closed segments not cleaned since they closed, and the active segment if it grew
+        // since the last pass (its keys can make older records removable).
         let total: u64 = cleanable.iter().map(|s| s.size).sum::<u64>() + active.size;
+        let grown = if active.next_offset > seen_end {
+            active.size
+        } else {
+            0
+        };
         let dirty: u64 = cleanable
             .iter()
-            .chain(std::iter::once(&&active))
-            .filter(|s| s.next_offset > cleaner_point)
+            .filter(|s| s.next_offset > cleaned_upto)
             .map(|s| s.size)
-            .sum();
+            .sum::<u64>()
+            + grown;
         if cleanable.is_empty()
             || (!force
                 && (dirty == 0 || (dirty as f64) < cfg.min_cleanable_dirty_ratio * total as f64))
@@ -220,8 +220,11 @@ impl Partition {
             stats.records_removed += removed;
             stats.bytes_written += out.len() as u64;
         }
-        write_offset_file(&self.dir, CLEANER_POINT_FILE, active.next_offset)?;
-        self.state.write().cleaner_point = active.next_offset;
+        let upto = cleanable.last().map_or(cleaned_upto, |s| s.next_offset);
+        write_offset_file(&self.dir, CLEANER_POINT_FILE, upto)?;
+        let mut st = self.state.write();
+        st.cleaner_point = upto;
+        st.cleaner_seen_end = active.next_offset;
         if stats.segments_cleaned > 0 {
             tracing::info!(
                 topic = %self.topic,

@@ -51,6 +51,20 @@ impl Partition {
         Ok(removed.len())
     }
 
+    /// Closes the active segment if it holds records and is older than `segment.ms`, so that an
+    /// idle partition's last records also become subject to retention and compaction (Kafka rolls
+    /// only on the next append). Returns whether it rolled.
+    pub fn roll_if_old(&self, now_ms: i64) -> Result<bool> {
+        let mut st = self.state.write();
+        let segment_ms = st.config.segment_ms;
+        let active = st.active();
+        if active.is_empty() || segment_ms < 0 || now_ms - active.opened_ms <= segment_ms {
+            return Ok(false);
+        }
+        self.roll(&mut st)?;
+        Ok(true)
+    }
+
     /// DeleteRecords: makes `offset` (or the high watermark, for -1) the log start offset, durably,
     /// deleting the segments wholly below it. Returns the new log start offset.
     pub fn delete_records(&self, offset: i64) -> Result<i64> {

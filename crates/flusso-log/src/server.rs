@@ -8,7 +8,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures::stream::{FuturesOrdered, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -106,12 +106,16 @@ async fn read_frames(
             tracing::warn!(%peer, len, max_bytes, "request frame size out of bounds; closing connection");
             return;
         }
-        let mut frame = BytesMut::zeroed(len as usize);
-        if read.read_exact(&mut frame).await.is_err() {
-            tracing::debug!(%peer, "connection closed mid-frame");
-            return;
+        // Memory grows with the bytes that really arrive, not with the length a peer claims.
+        let mut frame = Vec::with_capacity((len as usize).min(64 * 1024));
+        match (&mut read).take(len as u64).read_to_end(&mut frame).await {
+            Ok(n) if n == len as usize => {}
+            _ => {
+                tracing::debug!(%peer, "connection closed mid-frame");
+                return;
+            }
         }
-        if tx.send(frame.freeze()).await.is_err() {
+        if tx.send(Bytes::from(frame)).await.is_err() {
             return;
         }
     }

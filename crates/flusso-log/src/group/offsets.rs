@@ -38,8 +38,6 @@ type GroupOffsets = BTreeMap<(String, i32), Committed>;
 pub struct OffsetStore {
     partition: Arc<Partition>,
     offsets: Mutex<HashMap<String, GroupOffsets>>,
-    /// Serialises appends so the in-memory map follows log order.
-    write: tokio::sync::Mutex<()>,
 }
 
 fn key(group: &str, topic: &str, partition: i32) -> Vec<u8> {
@@ -116,7 +114,6 @@ impl OffsetStore {
         Ok(OffsetStore {
             partition,
             offsets: Mutex::new(offsets),
-            write: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -139,7 +136,6 @@ impl OffsetStore {
         if entries.is_empty() {
             return Ok(());
         }
-        let _order = self.write.lock().await;
         let now = flusso_common::now_ms();
         let mut builder = BatchBuilder::new();
         let encoded: Vec<(Vec<u8>, Option<Vec<u8>>)> = entries
@@ -159,21 +155,25 @@ impl OffsetStore {
                 timestamp: now,
             });
         }
-        let info = self.partition.append(&builder.finish())?;
-        self.partition.sync(info.last_offset + 1).await?;
-        let mut offsets = self.offsets.lock();
-        let g = offsets.entry(group.to_string()).or_default();
-        for (t, p, c) in entries {
-            match c {
-                Some(c) => {
-                    g.insert((t, p), c);
-                }
-                None => {
-                    g.remove(&(t, p));
+        // Append and apply under one lock, so the map follows the log's order; then wait for the
+        // fsync outside it, so that concurrent commits share fsyncs (group commit).
+        let upto = {
+            let mut offsets = self.offsets.lock();
+            let info = self.partition.append(&builder.finish())?;
+            let g = offsets.entry(group.to_string()).or_default();
+            for (t, p, c) in entries {
+                match c {
+                    Some(c) => {
+                        g.insert((t, p), c);
+                    }
+                    None => {
+                        g.remove(&(t, p));
+                    }
                 }
             }
-        }
-        Ok(())
+            info.last_offset + 1
+        };
+        self.partition.sync(upto).await
     }
 
     /// The committed offset of one partition.

@@ -97,19 +97,8 @@ fn bench_log(args: LogBenchArgs) -> anyhow::Result<()> {
         eprintln!("in-process consume…");
         rows.push(consume_in_process(&log, "inproc-acks1")?);
 
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
         let shutdown = CancellationToken::new();
-        let server = tokio::spawn(flusso_log::serve(
-            listener,
-            log.clone(),
-            KafkaServerConfig {
-                advertised_host: "127.0.0.1".into(),
-                advertised_port: addr.port(),
-            },
-            shutdown.clone(),
-        ));
-        let bootstrap = addr.to_string();
+        let (server, bootstrap) = serve_loopback(&log, &shutdown).await?;
         for (name, acks) in [("tcp-acks1", "1"), ("tcp-acksall", "all")] {
             eprintln!("rdkafka produce acks={acks}…");
             let (b, a) = (bootstrap.clone(), args.clone());
@@ -161,6 +150,27 @@ fn bench_log(args: LogBenchArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Serves `log` over the Kafka protocol on a free loopback port until `shutdown`: the server task
+/// and its bootstrap address.
+pub(crate) async fn serve_loopback(
+    log: &Log,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<(tokio::task::JoinHandle<std::io::Result<()>>, String)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let config = KafkaServerConfig {
+        advertised_host: "127.0.0.1".into(),
+        advertised_port: addr.port(),
+    };
+    let server = tokio::spawn(flusso_log::serve(
+        listener,
+        log.clone(),
+        config,
+        shutdown.clone(),
+    ));
+    Ok((server, addr.to_string()))
 }
 
 /// Sequential write ceiling: `dd if=/dev/zero bs=1M count=1024 conv=fdatasync`.

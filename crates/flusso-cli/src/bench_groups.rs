@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use clap::Args;
-use flusso_log::{BatchBuilder, KafkaServerConfig, Log, LogConfig, Record, TopicConfig};
+use flusso_log::{BatchBuilder, Log, LogConfig, Record, TopicConfig};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
@@ -154,19 +154,8 @@ pub fn run(args: GroupBenchArgs) -> anyhow::Result<()> {
     let (tmp, cores, runtime) = crate::bench::setup(&args.dir)?;
     let log = Log::open(LogConfig::new(tmp.path().join("log")))?;
     let shutdown = CancellationToken::new();
-    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
-    let addr = listener.local_addr()?;
-    let server = runtime.spawn(flusso_log::serve(
-        listener,
-        log.clone(),
-        KafkaServerConfig {
-            advertised_host: "127.0.0.1".into(),
-            advertised_port: addr.port(),
-        },
-        shutdown.clone(),
-    ));
+    let (server, bootstrap) = runtime.block_on(crate::bench::serve_loopback(&log, &shutdown))?;
     let background = runtime.spawn(log.clone().run_background(shutdown.clone()));
-    let bootstrap = addr.to_string();
     let mb = (args.records * args.record_size) as f64 / 1e6;
 
     eprintln!("filling…");

@@ -171,6 +171,9 @@ def test_compression_used_on_the_wire(flusso, topic, codec):
     "is Produce v0..0 supported?"), and lz4 also needs FindCoordinator v0
     advertised (its "LZ4" feature flag)."""
     data = "".join(f"k{i}:{codec} message {i} " + "x" * (i % 40) + "\n" for i in range(300))
+    # Create the topic first (a Metadata request auto-creates it), so the produce below never
+    # races the creation and needs no retry, which would show twice in the debug log.
+    kcat("-L", "-b", flusso.bootstrap, "-t", topic)
     proc = kcat("-P", "-b", flusso.bootstrap, "-t", topic, "-K:", "-z", codec,
                 "-X", "linger.ms=50", "-d", "msg", input=data)
     err = proc.stderr.decode(errors="replace")

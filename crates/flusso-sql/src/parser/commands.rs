@@ -143,11 +143,7 @@ impl Parser<'_> {
         } else {
             None
         };
-        let limit = if self.parse_keyword("LIMIT") {
-            Some(self.parse_u64()?)
-        } else {
-            None
-        };
+        let limit = self.parse_clause(&["LIMIT"], Self::parse_u64)?;
         Ok(StatementKind::Print {
             topic,
             from_beginning,

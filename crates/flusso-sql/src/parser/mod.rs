@@ -213,6 +213,19 @@ impl<'a> Parser<'a> {
         found
     }
 
+    /// Parses a clause that `keywords` introduce: `then` runs after them; `None` if they are absent.
+    fn parse_clause<T>(
+        &mut self,
+        keywords: &[&str],
+        then: impl FnOnce(&mut Self) -> Result<T, ParseError>,
+    ) -> Result<Option<T>, ParseError> {
+        if self.parse_keywords(keywords) {
+            then(self).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
     /// Consumes all of `keywords` in sequence, or none of them.
     fn parse_keywords(&mut self, keywords: &[&str]) -> bool {
         let found = keywords

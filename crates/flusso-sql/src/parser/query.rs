@@ -48,31 +48,15 @@ impl Parser<'_> {
         while let Some(join_type) = self.parse_join_type() {
             joins.push(self.parse_join(join_type)?);
         }
-        let window = if self.parse_keyword("WINDOW") {
-            Some(self.parse_window()?)
-        } else {
-            None
-        };
-        let selection = if self.parse_keyword("WHERE") {
-            Some(self.parse_expr()?)
-        } else {
-            None
-        };
-        let group_by = if self.parse_keywords(&["GROUP", "BY"]) {
-            self.parse_group_by()?
-        } else {
-            Vec::new()
-        };
-        let partition_by = if self.parse_keywords(&["PARTITION", "BY"]) {
-            self.parse_expr_list()?
-        } else {
-            Vec::new()
-        };
-        let having = if self.parse_keyword("HAVING") {
-            Some(self.parse_expr()?)
-        } else {
-            None
-        };
+        let window = self.parse_clause(&["WINDOW"], Self::parse_window)?;
+        let selection = self.parse_clause(&["WHERE"], Self::parse_expr)?;
+        let group_by = self
+            .parse_clause(&["GROUP", "BY"], Self::parse_group_by)?
+            .unwrap_or_default();
+        let partition_by = self
+            .parse_clause(&["PARTITION", "BY"], Self::parse_expr_list)?
+            .unwrap_or_default();
+        let having = self.parse_clause(&["HAVING"], Self::parse_expr)?;
         let emit = if self.parse_keyword("EMIT") {
             if self.parse_keyword("CHANGES") {
                 Some(Emit::Changes)
@@ -84,11 +68,7 @@ impl Parser<'_> {
         } else {
             None
         };
-        let limit = if self.parse_keyword("LIMIT") {
-            Some(self.parse_u64()?)
-        } else {
-            None
-        };
+        let limit = self.parse_clause(&["LIMIT"], Self::parse_u64)?;
         Ok(Query {
             projection,
             from,

@@ -24,13 +24,8 @@ GROUP_ARGS = ["-X", "session.timeout.ms=6000", "-X", "heartbeat.interval.ms=1000
 
 
 def create_topic(boot: str, topic: str, partitions: int = PARTITIONS) -> None:
-    from kafka import KafkaAdminClient
-    a = KafkaAdminClient(bootstrap_servers=[boot])
-    try:
-        a.create_topics({topic: {"num_partitions": partitions, "replication_factor": 1}})
-        a.wait_for_topics([topic], timeout_ms=30000)
-    finally:
-        a.close()
+    from test_kcat import create_topic as create
+    create(boot, topic, partitions)
 
 
 def committed(boot: str, group: str) -> dict[int, int]:

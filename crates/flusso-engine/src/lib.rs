@@ -6,12 +6,25 @@
 
 #![allow(dead_code)]
 
+mod catalog;
+mod engine;
 mod error;
 mod format;
 mod functions;
+mod log_client;
+mod planner;
+mod processing_log;
+mod query;
+mod schema;
 mod types;
-mod value;
+pub mod value;
 
 pub use error::{EngineError, Result};
+pub use catalog::{Catalog, Source, WindowInfo};
+pub use engine::{properties, Engine, EngineConfig, EntityRow, Session, StatementResult, COMMAND_TOPIC};
 pub use format::{Format, FormatKind};
+pub use log_client::{EmbeddedLog, InRecord, LogClient, OutRecord};
+pub use processing_log::{PROCESSING_LOG_STREAM, PROCESSING_LOG_TOPIC};
+pub use query::PersistentQuery;
+pub use schema::{Column, ColumnKind, LogicalSchema};
 pub use types::SqlType;

@@ -8,3 +8,8 @@ pub(crate) fn scalar_call(name: &str, args: Vec<Expr>, schema: &DFSchema) -> Res
     let _ = (args, schema);
     Err(format!("Can't find any functions with the name '{name}'"))
 }
+
+/// Every scalar function name known.
+pub(crate) fn names() -> Vec<&'static str> {
+    vec![]
+}

@@ -1,0 +1,366 @@
+//! Persistent queries (`CREATE ... AS SELECT`, `INSERT INTO ... SELECT`) and `INSERT ... VALUES`.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::Schema;
+use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use datafusion::common::{DFSchema, ScalarValue};
+use flusso_sql::ast::{CreateAsSelect, Expr as SqlExpr, Property, Query, SourceType};
+
+use super::ddl::{check_formats, check_key_type, formats_from, normalise_column};
+use super::properties::{apply_format_props, Props};
+use super::{Ctx, Engine, StatementResult};
+use crate::catalog::{QueryInfo, Source};
+use crate::error::{EngineError, Result};
+use crate::format::FormatKind;
+use crate::log_client::OutRecord;
+use crate::planner::expr::{ExprTranslator, Scope};
+use crate::planner::select::{plan_select, SelectPlan};
+use crate::query::sink::{partition_for, RowEncoder};
+use crate::query::PersistentQuery;
+use crate::schema::{Column, ColumnKind, LogicalSchema, ROWTIME};
+use crate::types::SqlType;
+
+type Outcome = (StatementResult, Option<BTreeMap<i32, i64>>);
+
+impl Engine {
+    fn from_source(&self, query: &Query) -> Result<Arc<Source>> {
+        self.source(&query.from.name).ok_or_else(|| {
+            EngineError::statement(format!("{} does not exist.", query.from.name))
+        })
+    }
+
+    /// Where a new query starts in each source partition.
+    async fn start_positions(
+        &self,
+        source: &Source,
+        ctx: &Ctx<'_>,
+    ) -> Result<BTreeMap<i32, i64>> {
+        if let Some(start) = &ctx.start {
+            if !start.is_empty() {
+                return Ok(start.clone());
+            }
+        }
+        let partitions = self.inner.log.partitions(&source.topic).await?.unwrap_or(1);
+        let earliest = ctx
+            .prop(&self.inner.config, "auto.offset.reset")
+            .map(|v| v.eq_ignore_ascii_case("earliest"))
+            .unwrap_or(false);
+        let mut out = BTreeMap::new();
+        for p in 0..partitions {
+            let (start, end) = self.inner.log.offsets(&source.topic, p).await?;
+            out.insert(p, if earliest { start } else { end });
+        }
+        Ok(out)
+    }
+
+    /// Starts a planned query writing `sink`, resuming from committed offsets if any.
+    async fn launch(
+        &self,
+        id: String,
+        sql: &str,
+        plan: SelectPlan,
+        sink: Arc<Source>,
+        ctx: &Ctx<'_>,
+    ) -> Result<BTreeMap<i32, i64>> {
+        let start = self.start_positions(&plan.source, ctx).await?;
+        let mut positions = start.clone();
+        for (topic, p, o) in self.inner.log.committed(&format!("_flusso_query_{id}")).await? {
+            if topic == plan.source.topic {
+                positions.insert(p, o);
+            }
+        }
+        let sink_partitions = self.inner.log.partitions(&sink.topic).await?.unwrap_or(1);
+        let source_name = plan.source.name.clone();
+        let q = Arc::new(PersistentQuery::new(
+            id.clone(),
+            sql.to_string(),
+            plan,
+            Arc::clone(&sink),
+            sink_partitions,
+            positions,
+            Arc::clone(&self.inner.log),
+            self.inner.processing_log.clone(),
+        ));
+        self.inner.catalog.write().queries.insert(
+            id.clone(),
+            QueryInfo { id: id.clone(), sql: sql.to_string(), sink: sink.name.clone(), sources: vec![source_name] },
+        );
+        self.start_query(q);
+        Ok(start)
+    }
+
+    fn next_query_id(&self, prefix: &str) -> String {
+        let n = self.inner.seq.fetch_add(1, Ordering::Relaxed) + 1;
+        format!("{prefix}_{n}")
+    }
+
+    pub(super) async fn create_as_select(&self, c: &CreateAsSelect, ctx: &Ctx<'_>) -> Result<Outcome> {
+        let kind = match c.source_type {
+            SourceType::Stream => "stream",
+            SourceType::Table => "table",
+        };
+        if let Some(existing) = self.source(&c.name) {
+            if c.if_not_exists {
+                return Ok((StatementResult::Message(format!("{} already exists", c.name)), None));
+            }
+            if !c.or_replace || existing.is_source {
+                return Err(EngineError::statement(format!(
+                    "Cannot add {kind} '{}': A {} with the same name already exists",
+                    c.name,
+                    existing.kind_name().to_lowercase()
+                )));
+            }
+            return Err(EngineError::statement("CREATE OR REPLACE of a running query is not supported yet"));
+        }
+        let source = self.from_source(&c.query)?;
+        if c.source_type == SourceType::Table && source.source_type == SourceType::Stream {
+            return Err(EngineError::statement(
+                "Invalid result type. Your SELECT query produces a STREAM. Please use CREATE STREAM AS SELECT statement instead.",
+            ));
+        }
+        if c.source_type == SourceType::Stream && source.source_type == SourceType::Table {
+            return Err(EngineError::statement(
+                "Invalid result type. Your SELECT query produces a TABLE. Please use CREATE TABLE AS SELECT statement instead.",
+            ));
+        }
+        let types = self.inner.catalog.read().types.clone();
+        let plan = plan_select(&c.query, Arc::clone(&source), &types, &c.name, true)?;
+        let props = Props::new(&c.properties)?;
+        let mut columns = Vec::new();
+        for k in &plan.keys {
+            check_key_type(&k.name, &k.sql_type)?;
+            columns.push(Column { name: k.name.clone(), sql_type: k.sql_type.clone(), kind: ColumnKind::Key });
+        }
+        for v in &plan.values {
+            columns.push(Column { name: v.name.clone(), sql_type: v.sql_type.clone(), kind: ColumnKind::Value });
+        }
+        let schema = LogicalSchema { columns };
+        let has_key = !plan.keys.is_empty();
+        if !has_key && props.formats()?.0.is_some() && props.string("KEY_FORMAT").is_some() {
+            return Err(EngineError::statement("Key format specified for stream without key columns."));
+        }
+        let (mut key_format, mut value_format) = formats_from(
+            &props,
+            &self.inner.config,
+            ctx.properties,
+            Some((&source.key_format, &source.value_format)),
+            has_key,
+        )?;
+        if has_key && key_format.kind == FormatKind::None {
+            key_format = crate::format::Format::new(FormatKind::Kafka);
+        }
+        if props.formats()?.1.is_none() && value_format.kind == FormatKind::Delimited {
+            value_format.delimiter = source.value_format.delimiter;
+        }
+        let default_wrap = ctx
+            .prop(&self.inner.config, "ksql.persistence.wrap.single.values")
+            .and_then(|v| v.parse::<bool>().ok());
+        apply_format_props(&props, &mut key_format, &mut value_format, schema.value().len(), default_wrap)?;
+        check_formats(&key_format, &value_format, &schema)?;
+        let prefix = ctx.prop(&self.inner.config, "ksql.output.topic.name.prefix").unwrap_or("").to_string();
+        let topic = props.string("KAFKA_TOPIC").unwrap_or_else(|| format!("{prefix}{}", c.name));
+        let timestamp = match props.string("TIMESTAMP") {
+            Some(col) => {
+                let col = normalise_column(&col);
+                if schema.column(&col).is_none() {
+                    return Err(EngineError::statement(format!(
+                        "The TIMESTAMP column set in the WITH clause does not exist in the schema: '{col}'"
+                    )));
+                }
+                Some((col, props.string("TIMESTAMP_FORMAT")))
+            }
+            None => None,
+        };
+        // The sink topic.
+        let partitions = match props.int("PARTITIONS")? {
+            Some(p) => p as i32,
+            None => match ctx.prop(&self.inner.config, "ksql.sink.partitions") {
+                Some(p) => p.parse().unwrap_or(1),
+                None => self.inner.log.partitions(&source.topic).await?.unwrap_or(1),
+            },
+        };
+        match self.inner.log.partitions(&topic).await? {
+            Some(existing) if props.has("PARTITIONS") && existing != partitions => {
+                return Err(EngineError::statement(format!(
+                    "A Kafka topic with the name '{topic}' already exists, with different partition/replica configuration than required. KSQL expects {partitions} partitions (topic has {existing})."
+                )));
+            }
+            Some(_) => {}
+            None => {
+                self.inner
+                    .log
+                    .create_topic(&topic, partitions, c.source_type == SourceType::Table)
+                    .await?;
+            }
+        }
+        let id = self.next_query_id(match c.source_type {
+            SourceType::Stream => &"CSAS",
+            SourceType::Table => &"CTAS",
+        });
+        let id = format!("{}_{}_{}", &id[..4], c.name, &id[5..]);
+        let sink = Arc::new(Source {
+            name: c.name.clone(),
+            source_type: c.source_type,
+            schema,
+            topic,
+            key_format,
+            value_format,
+            timestamp,
+            is_source: false,
+            window: None,
+            sql: ctx.text.to_string(),
+            written_by: Some(id.clone()),
+        });
+        self.inner.catalog.write().sources.insert(c.name.clone(), Arc::clone(&sink));
+        let start = self.launch(id.clone(), ctx.text, plan, sink, ctx).await?;
+        Ok((
+            StatementResult::QueryCreated { query_id: id, sink: c.name.clone() },
+            Some(start),
+        ))
+    }
+
+    pub(super) async fn insert_into(
+        &self,
+        target: &str,
+        properties: &[Property],
+        query: &Query,
+        ctx: &Ctx<'_>,
+    ) -> Result<Outcome> {
+        let _ = Props::new(properties)?;
+        let sink = self
+            .source(target)
+            .ok_or_else(|| EngineError::statement(format!("{target} does not exist.")))?;
+        if sink.source_type == SourceType::Table {
+            return Err(EngineError::statement(format!(
+                "INSERT INTO can only be used to insert into a stream. {target} is a table."
+            )));
+        }
+        if sink.is_source {
+            return Err(EngineError::statement(format!(
+                "Cannot insert into read-only stream: {target}"
+            )));
+        }
+        let source = self.from_source(query)?;
+        if source.source_type == SourceType::Table {
+            return Err(EngineError::statement(format!(
+                "INSERT INTO can only be used to insert from a stream. {} is a table.",
+                source.name
+            )));
+        }
+        let types = self.inner.catalog.read().types.clone();
+        let plan = plan_select(query, source, &types, target, true)?;
+        let result: Vec<(String, SqlType, bool)> = plan
+            .keys
+            .iter()
+            .map(|k| (k.name.clone(), k.sql_type.clone(), true))
+            .chain(plan.values.iter().map(|v| (v.name.clone(), v.sql_type.clone(), false)))
+            .collect();
+        let expected: Vec<(String, SqlType, bool)> = sink
+            .schema
+            .ordered()
+            .iter()
+            .map(|c| (c.name.clone(), c.sql_type.clone(), c.kind == ColumnKind::Key))
+            .collect();
+        if result != expected {
+            let show = |cols: &[(String, SqlType, bool)]| {
+                cols.iter()
+                    .map(|(n, t, k)| format!("`{n}` {t}{}", if *k { " KEY" } else { "" }))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            return Err(EngineError::statement(format!(
+                "Incompatible schema between results and sink.\nResult schema is {}\nSink schema is {}",
+                show(&result),
+                show(&expected)
+            )));
+        }
+        let id = format!("INSERTQUERY_{}", self.inner.seq.fetch_add(1, Ordering::Relaxed) + 1);
+        let start = self.launch(id.clone(), ctx.text, plan, Arc::clone(&sink), ctx).await?;
+        Ok((StatementResult::QueryCreated { query_id: id, sink: target.to_string() }, Some(start)))
+    }
+
+    pub(super) async fn insert_values(
+        &self,
+        target: &str,
+        columns: &[String],
+        values: &[SqlExpr],
+        _ctx: &Ctx<'_>,
+    ) -> Result<StatementResult> {
+        let sink = self
+            .source(target)
+            .ok_or_else(|| EngineError::statement(format!("Cannot insert values into an unknown stream/table: {target}")))?;
+        if sink.is_source {
+            return Err(EngineError::statement(format!(
+                "Cannot insert values into read-only {}: {target}",
+                sink.kind_name().to_lowercase()
+            )));
+        }
+        let all: Vec<&Column> = sink.schema.ordered();
+        let names: Vec<String> = if columns.is_empty() {
+            all.iter().filter(|c| !matches!(c.kind, ColumnKind::Header(_))).map(|c| c.name.clone()).collect()
+        } else {
+            columns.to_vec()
+        };
+        if names.len() != values.len() {
+            return Err(EngineError::statement(format!(
+                "Expected a value for each column. Expected Columns: [{}]. Got [{}]",
+                names.join(", "),
+                values.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ")
+            )));
+        }
+        let empty = Arc::new(Schema::empty());
+        let df = DFSchema::try_from(empty.as_ref().clone())?;
+        let scope = Scope::default();
+        let types = self.inner.catalog.read().types.clone();
+        let tr = ExprTranslator { scope: &scope, schema: &df, types: &types, clause: "VALUES" };
+        let batch = RecordBatch::try_new_with_options(
+            Arc::clone(&empty),
+            vec![],
+            &RecordBatchOptions::new().with_row_count(Some(1)),
+        )?;
+        let mut cells: BTreeMap<String, ScalarValue> = BTreeMap::new();
+        let mut timestamp = flusso_common::now_ms();
+        for (name, e) in names.iter().zip(values) {
+            let logical = tr.translate(e)?;
+            if name == ROWTIME {
+                let p = crate::planner::physical(datafusion::logical_expr::cast(logical, datafusion::arrow::datatypes::DataType::Int64), &empty)?;
+                if let ScalarValue::Int64(Some(t)) = ScalarValue::try_from_array(&p.evaluate(&batch)?.into_array(1)?, 0)? {
+                    timestamp = t;
+                }
+                continue;
+            }
+            let column = sink.schema.column(name).ok_or_else(|| {
+                EngineError::statement(format!("Column name {name} does not exist."))
+            })?;
+            if matches!(column.kind, ColumnKind::Header(_)) {
+                return Err(EngineError::statement(format!("Cannot insert into HEADER columns: {name}")));
+            }
+            let casted = tr.cast_to(logical, &column.sql_type)?;
+            let p = crate::planner::physical(casted, &empty)?;
+            let v = ScalarValue::try_from_array(&p.evaluate(&batch)?.into_array(1)?, 0)?;
+            cells.insert(name.clone(), v);
+        }
+        let pick = |cols: Vec<(String, SqlType)>| -> Vec<ScalarValue> {
+            cols.iter()
+                .map(|(n, t)| cells.get(n).cloned().unwrap_or_else(|| crate::value::null_of(t)))
+                .collect()
+        };
+        let key = pick(sink.key_columns());
+        let value = pick(sink.value_columns());
+        let partitions = self.inner.log.partitions(&sink.topic).await?.unwrap_or(1);
+        let encoder = RowEncoder { sink: &sink, partitions };
+        let mut out = BTreeMap::new();
+        encoder
+            .encode(&key, Some(&value), timestamp, 0, &mut out)
+            .map_err(EngineError::Execution)?;
+        for (p, records) in out {
+            let records: Vec<OutRecord> = records;
+            let _ = partition_for;
+            self.inner.log.produce(&sink.topic, p, &records).await?;
+        }
+        Ok(StatementResult::Message("Inserted".into()))
+    }
+}

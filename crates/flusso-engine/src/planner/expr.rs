@@ -1,0 +1,424 @@
+//! ksqlDB expressions (sqlparser [`SqlExpr`]s from `flusso-sql`) translated into DataFusion
+//! logical [`Expr`]s over a scan's columns, with ksqlDB's literal typing, operators, struct
+//! dereference, 1-based subscripts, constructors and casts.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::{Column, DFSchema, ScalarValue};
+use datafusion::logical_expr::expr::{Case, InList, Like};
+use datafusion::logical_expr::{binary_expr, cast, lit, Between, Expr, ExprSchemable, Operator};
+use flusso_sql::ast::Expr as SqlExpr;
+use sqlparser::ast::{
+    self as sql, AccessExpr, BinaryOperator, FunctionArg, FunctionArgExpr, FunctionArguments,
+    Subscript, UnaryOperator, Value,
+};
+
+use crate::error::{EngineError, Result};
+use crate::types::SqlType;
+
+/// The columns an expression can see: qualifier (source name or alias) and column name to the
+/// name of the column in the scan's batch.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// `(qualifier, column) -> batch column`.
+    pub columns: Vec<(Option<String>, String, String)>,
+    /// Known qualifiers (source names and aliases).
+    pub qualifiers: Vec<String>,
+}
+
+impl Scope {
+    /// Finds a column by optional qualifier and name.
+    pub fn resolve(&self, qualifier: Option<&str>, name: &str) -> Option<&str> {
+        self.columns
+            .iter()
+            .find(|(q, n, _)| n == name && (qualifier.is_none() || q.as_deref() == qualifier))
+            .map(|(_, _, b)| b.as_str())
+    }
+}
+
+/// Translates ksqlDB expressions against one scope and Arrow schema.
+pub struct ExprTranslator<'a> {
+    /// The visible columns.
+    pub scope: &'a Scope,
+    /// The batch schema the expressions run over.
+    pub schema: &'a DFSchema,
+    /// `CREATE TYPE` names, for casts.
+    pub types: &'a HashMap<String, SqlType>,
+    /// Where the expression is (`WHERE`, `SELECT`, ...), for error messages.
+    pub clause: &'static str,
+}
+
+fn unsupported(what: impl std::fmt::Display) -> EngineError {
+    EngineError::statement(format!("unsupported expression: {what}"))
+}
+
+/// A numeric literal typed as ksqlDB types it: INT, then BIGINT, DECIMAL for `1.5`, DOUBLE for
+/// `1.5E0`.
+pub fn number_literal(text: &str) -> Result<ScalarValue> {
+    if text.contains(['e', 'E']) {
+        return text
+            .parse::<f64>()
+            .map(|f| ScalarValue::Float64(Some(f)))
+            .map_err(|_| EngineError::statement(format!("invalid number: {text}")));
+    }
+    if let Some((int, frac)) = text.split_once('.') {
+        let digits = int.trim_start_matches(['-', '+']).trim_start_matches('0').len() + frac.len();
+        let precision = digits.max(frac.len()).max(1) as u8;
+        let scale = frac.len() as i8;
+        let unscaled = crate::value::parse_decimal(text, precision.min(38), scale)
+            .ok_or_else(|| EngineError::statement(format!("invalid number: {text}")))?;
+        return Ok(ScalarValue::Decimal128(Some(unscaled), precision.min(38), scale));
+    }
+    if let Ok(i) = text.parse::<i32>() {
+        return Ok(ScalarValue::Int32(Some(i)));
+    }
+    text.parse::<i64>()
+        .map(|i| ScalarValue::Int64(Some(i)))
+        .map_err(|_| EngineError::statement(format!("invalid number: {text}")))
+}
+
+/// A SQL type written in a CAST, resolved.
+pub fn cast_type(t: &sql::DataType, types: &HashMap<String, SqlType>) -> Result<SqlType> {
+    use sql::DataType as D;
+    Ok(match t {
+        D::Boolean | D::Bool => SqlType::Boolean,
+        D::Int(_) | D::Integer(_) => SqlType::Int,
+        D::BigInt(_) => SqlType::Bigint,
+        D::Double(_) | D::DoublePrecision | D::Float(_) => SqlType::Double,
+        D::Decimal(info) | D::Numeric(info) => match info {
+            sql::ExactNumberInfo::PrecisionAndScale(p, s) => SqlType::Decimal(*p as u8, *s as i8),
+            sql::ExactNumberInfo::Precision(p) => SqlType::Decimal(*p as u8, 0),
+            sql::ExactNumberInfo::None => return Err(unsupported("DECIMAL without precision")),
+        },
+        D::String(_) | D::Varchar(_) | D::Text => SqlType::String,
+        D::Bytes(_) | D::Bytea => SqlType::Bytes,
+        D::Date => SqlType::Date,
+        D::Time(..) => SqlType::Time,
+        D::Timestamp(..) => SqlType::Timestamp,
+        D::Array(sql::ArrayElemTypeDef::AngleBracket(e)) => {
+            SqlType::Array(Box::new(cast_type(e, types)?))
+        }
+        D::Map(k, v) => SqlType::Map(Box::new(cast_type(k, types)?), Box::new(cast_type(v, types)?)),
+        D::Struct(fields, _) => SqlType::Struct(
+            fields
+                .iter()
+                .map(|f| {
+                    Ok((
+                        f.field_name.as_ref().map(|n| n.value.clone()).unwrap_or_default(),
+                        cast_type(&f.field_type, types)?,
+                    ))
+                })
+                .collect::<Result<_>>()?,
+        ),
+        D::Custom(name, _) => {
+            let n = name.to_string();
+            types
+                .get(&n)
+                .cloned()
+                .ok_or_else(|| EngineError::statement(format!("Unknown type: {n}")))?
+        }
+        other => return Err(unsupported(other)),
+    })
+}
+
+impl ExprTranslator<'_> {
+    /// Translates one expression.
+    pub fn translate(&self, e: &SqlExpr) -> Result<Expr> {
+        Ok(match e {
+            SqlExpr::Identifier(id) => self.column(None, &id.value)?,
+            SqlExpr::CompoundIdentifier(parts) => match parts.as_slice() {
+                [q, c] => {
+                    if self.scope.qualifiers.iter().any(|s| s == &q.value) {
+                        self.column(Some(&q.value), &c.value)?
+                    } else {
+                        return Err(EngineError::statement(format!(
+                            "'{}' is not a valid stream/table name or alias.",
+                            q.value
+                        )));
+                    }
+                }
+                _ => return Err(unsupported(e)),
+            },
+            SqlExpr::Value(v) => lit(self.value(&v.value)?),
+            SqlExpr::Nested(inner) => self.translate(inner)?,
+            SqlExpr::UnaryOp { op, expr } => {
+                let inner = self.translate(expr)?;
+                match op {
+                    UnaryOperator::Minus => match inner {
+                        Expr::Literal(v, _) => lit(negate(v)?),
+                        other => Expr::Negative(Box::new(other)),
+                    },
+                    UnaryOperator::Plus => inner,
+                    UnaryOperator::Not => Expr::Not(Box::new(inner)),
+                    other => return Err(unsupported(other)),
+                }
+            }
+            SqlExpr::BinaryOp { left, op, right } => self.binary(left, op, right)?,
+            SqlExpr::IsNull(inner) => self.translate(inner)?.is_null(),
+            SqlExpr::IsNotNull(inner) => self.translate(inner)?.is_not_null(),
+            SqlExpr::IsDistinctFrom(a, b) => {
+                binary_expr(self.translate(a)?, Operator::IsDistinctFrom, self.translate(b)?)
+            }
+            SqlExpr::IsNotDistinctFrom(a, b) => {
+                binary_expr(self.translate(a)?, Operator::IsNotDistinctFrom, self.translate(b)?)
+            }
+            SqlExpr::Between { expr, negated, low, high } => Expr::Between(Between::new(
+                Box::new(self.translate(expr)?),
+                *negated,
+                Box::new(self.translate(low)?),
+                Box::new(self.translate(high)?),
+            )),
+            SqlExpr::InList { expr, list, negated } => Expr::InList(InList::new(
+                Box::new(self.translate(expr)?),
+                list.iter().map(|x| self.translate(x)).collect::<Result<_>>()?,
+                *negated,
+            )),
+            SqlExpr::Like { negated, expr, pattern, escape_char, .. } => {
+                let escape = match escape_char {
+                    Some(v) => match &v.value {
+                        Value::SingleQuotedString(s) if s.chars().count() == 1 => s.chars().next(),
+                        other => {
+                            return Err(EngineError::statement(format!(
+                                "ESCAPE must be a single character: {other}"
+                            )))
+                        }
+                    },
+                    None => None,
+                };
+                Expr::Like(Like::new(
+                    *negated,
+                    Box::new(self.translate(expr)?),
+                    Box::new(self.translate(pattern)?),
+                    escape,
+                    false,
+                ))
+            }
+            SqlExpr::Case { operand, conditions, else_result, .. } => Expr::Case(Case::new(
+                operand.as_ref().map(|o| self.translate(o).map(Box::new)).transpose()?,
+                conditions
+                    .iter()
+                    .map(|w| {
+                        Ok((
+                            Box::new(self.translate(&w.condition)?),
+                            Box::new(self.translate(&w.result)?),
+                        ))
+                    })
+                    .collect::<Result<_>>()?,
+                else_result.as_ref().map(|o| self.translate(o).map(Box::new)).transpose()?,
+            )),
+            SqlExpr::Cast { expr, data_type, .. } => {
+                let target = cast_type(data_type, self.types)?;
+                self.cast_to(self.translate(expr)?, &target)?
+            }
+            SqlExpr::Array(arr) => {
+                let items = arr.elem.iter().map(|x| self.translate(x)).collect::<Result<Vec<_>>>()?;
+                datafusion::functions_nested::expr_fn::make_array(items)
+            }
+            SqlExpr::CompoundFieldAccess { root, access_chain } => {
+                let mut out = self.translate(root)?;
+                for access in access_chain {
+                    out = match access {
+                        AccessExpr::Subscript(Subscript::Index { index }) => {
+                            self.subscript(out, self.translate(index)?)?
+                        }
+                        AccessExpr::Dot(field) => self.field(out, field)?,
+                        other => return Err(unsupported(other)),
+                    };
+                }
+                out
+            }
+            SqlExpr::Function(f) => self.function(f)?,
+            other => return Err(unsupported(other)),
+        })
+    }
+
+    fn column(&self, qualifier: Option<&str>, name: &str) -> Result<Expr> {
+        match self.scope.resolve(qualifier, name) {
+            Some(b) => Ok(Expr::Column(Column::new_unqualified(b))),
+            None => {
+                let shown = match qualifier {
+                    Some(q) => format!("{q}.{name}"),
+                    None => name.to_string(),
+                };
+                Err(EngineError::statement(format!(
+                    "{} column '{shown}' cannot be resolved.",
+                    self.clause
+                )))
+            }
+        }
+    }
+
+    fn value(&self, v: &Value) -> Result<ScalarValue> {
+        Ok(match v {
+            Value::Number(n, _) => number_literal(n)?,
+            Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => {
+                ScalarValue::Utf8(Some(s.clone()))
+            }
+            Value::Boolean(b) => ScalarValue::Boolean(Some(*b)),
+            Value::Null => ScalarValue::Null,
+            other => return Err(unsupported(other)),
+        })
+    }
+
+    fn type_of(&self, e: &Expr) -> Result<DataType> {
+        Ok(e.get_type(self.schema)?)
+    }
+
+    fn binary(&self, left: &SqlExpr, op: &BinaryOperator, right: &SqlExpr) -> Result<Expr> {
+        if *op == BinaryOperator::Arrow {
+            let base = self.translate(left)?;
+            return self.field(base, right);
+        }
+        let l = self.translate(left)?;
+        let r = self.translate(right)?;
+        let operator = match op {
+            BinaryOperator::Plus => {
+                let is_text = |t: &DataType| matches!(t, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8);
+                if is_text(&self.type_of(&l)?) && is_text(&self.type_of(&r)?) {
+                    Operator::StringConcat
+                } else {
+                    Operator::Plus
+                }
+            }
+            BinaryOperator::Minus => Operator::Minus,
+            BinaryOperator::Multiply => Operator::Multiply,
+            BinaryOperator::Divide => Operator::Divide,
+            BinaryOperator::Modulo => Operator::Modulo,
+            BinaryOperator::Eq => Operator::Eq,
+            BinaryOperator::NotEq => Operator::NotEq,
+            BinaryOperator::Lt => Operator::Lt,
+            BinaryOperator::LtEq => Operator::LtEq,
+            BinaryOperator::Gt => Operator::Gt,
+            BinaryOperator::GtEq => Operator::GtEq,
+            BinaryOperator::And => Operator::And,
+            BinaryOperator::Or => Operator::Or,
+            BinaryOperator::StringConcat => Operator::StringConcat,
+            other => return Err(unsupported(other)),
+        };
+        Ok(binary_expr(l, operator, r))
+    }
+
+    /// `base->field` on a struct (field matched exactly, then case-insensitively).
+    fn field(&self, base: Expr, field: &SqlExpr) -> Result<Expr> {
+        let name = match field {
+            SqlExpr::Identifier(id) => id.value.clone(),
+            other => return Err(unsupported(other)),
+        };
+        match self.type_of(&base)? {
+            DataType::Struct(fields) => {
+                let found = fields
+                    .iter()
+                    .find(|f| f.name() == &name)
+                    .or_else(|| fields.iter().find(|f| f.name().eq_ignore_ascii_case(&name)))
+                    .ok_or_else(|| {
+                        EngineError::statement(format!(
+                            "Could not find field '{name}' in '{base}'."
+                        ))
+                    })?;
+                Ok(datafusion::functions::core::expr_fn::get_field(base, field_name(found)))
+            }
+            DataType::Null => Ok(lit(ScalarValue::Null)),
+            other => Err(EngineError::statement(format!(
+                "Expected STRUCT type for '->' but got {}",
+                SqlType::from_arrow(&other).map(|t| t.to_string()).unwrap_or_else(|| other.to_string())
+            ))),
+        }
+    }
+
+    /// `base[index]`: 1-based on arrays (negative counts from the end), by key on maps.
+    fn subscript(&self, base: Expr, index: Expr) -> Result<Expr> {
+        match self.type_of(&base)? {
+            DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..) => {
+                Ok(datafusion::functions_nested::expr_fn::array_element(base, index))
+            }
+            DataType::Map(..) => Ok(datafusion::functions::core::get_field().call(vec![base, index])),
+            other => Err(EngineError::statement(format!(
+                "Subscripts are only supported on ARRAY and MAP values, not {other}"
+            ))),
+        }
+    }
+
+    /// A cast with ksqlDB's conversions.
+    pub fn cast_to(&self, e: Expr, target: &SqlType) -> Result<Expr> {
+        let from = self.type_of(&e)?;
+        let to = target.to_arrow();
+        if from == to {
+            return Ok(e);
+        }
+        if matches!(target, SqlType::String) {
+            if let DataType::Float64 | DataType::Float32 = from {
+                return Ok(crate::planner::udfs::double_to_string().call(vec![e]));
+            }
+        }
+        Ok(cast(e, to))
+    }
+
+    fn function(&self, f: &sql::Function) -> Result<Expr> {
+        let name = f.name.to_string().to_uppercase();
+        let list = match &f.args {
+            FunctionArguments::List(list) => list.args.as_slice(),
+            FunctionArguments::None => &[],
+            FunctionArguments::Subquery(_) => return Err(unsupported("subquery")),
+        };
+        let mut positional = Vec::new();
+        let mut named = Vec::new();
+        for arg in list {
+            match arg {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => positional.push(self.translate(x)?),
+                FunctionArg::Unnamed(_) => {
+                    return Err(EngineError::statement(format!(
+                        "'*' is only valid in COUNT(*), not in {name}"
+                    )))
+                }
+                FunctionArg::Named { name: n, arg: FunctionArgExpr::Expr(x), .. } => {
+                    named.push((lit(n.value.clone()), self.translate(x)?))
+                }
+                FunctionArg::ExprNamed { name: n, arg: FunctionArgExpr::Expr(x), .. } => {
+                    let key = match n {
+                        SqlExpr::Identifier(id) => lit(id.value.clone()),
+                        other => self.translate(other)?,
+                    };
+                    named.push((key, self.translate(x)?))
+                }
+                other => return Err(unsupported(other)),
+            }
+        }
+        match name.as_str() {
+            "STRUCT" => {
+                let mut args = Vec::new();
+                for (k, v) in named {
+                    args.push(k);
+                    args.push(v);
+                }
+                if args.is_empty() {
+                    return Err(unsupported("STRUCT()"));
+                }
+                Ok(datafusion::functions::core::expr_fn::named_struct(args))
+            }
+            "MAP" => {
+                let (keys, values): (Vec<_>, Vec<_>) = named.into_iter().unzip();
+                Ok(datafusion::functions_nested::map::map(keys, values))
+            }
+            "ARRAY" => Ok(datafusion::functions_nested::expr_fn::make_array(positional)),
+            _ => crate::functions::scalar_call(&name, positional, self.schema)
+                .map_err(EngineError::Statement),
+        }
+    }
+}
+
+fn field_name(f: &Arc<datafusion::arrow::datatypes::Field>) -> String {
+    f.name().clone()
+}
+
+fn negate(v: ScalarValue) -> Result<ScalarValue> {
+    Ok(match v {
+        ScalarValue::Int32(Some(i)) => ScalarValue::Int32(Some(-i)),
+        ScalarValue::Int64(Some(i)) if i == i32::MAX as i64 + 1 => ScalarValue::Int32(Some(i32::MIN)),
+        ScalarValue::Int64(Some(i)) => ScalarValue::Int64(Some(-i)),
+        ScalarValue::Float64(Some(f)) => ScalarValue::Float64(Some(-f)),
+        ScalarValue::Decimal128(Some(u), p, s) => ScalarValue::Decimal128(Some(-u), p, s),
+        other => other.arithmetic_negate()?,
+    })
+}

@@ -1,0 +1,343 @@
+//! Stateless queries: `SELECT ... FROM one source [WHERE ...] [PARTITION BY ...]`, planned into
+//! a filter and the key and value projections of the output, as compiled DataFusion physical
+//! expressions over the source's scan.
+//!
+//! Key rules follow ksqlDB: without PARTITION BY a stream's key columns must be selected (they
+//! stay the key, under their alias); with PARTITION BY the partitioning expressions become the
+//! key, named after the projection item that matches them (or `KSQL_COL_n`), and `*` expands to
+//! the value columns followed by the old key columns.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::common::{DFSchema, ScalarValue};
+use datafusion::logical_expr::Expr;
+use datafusion::physical_expr::PhysicalExpr;
+use flusso_sql::ast::{Query, SelectItem, SourceType};
+use sqlparser::ast::{BinaryOperator, Expr as SqlExpr, Value};
+
+use super::expr::{ExprTranslator, Scope};
+use crate::catalog::Source;
+use crate::error::{EngineError, Result};
+use crate::schema::{self, RESERVED};
+use crate::types::SqlType;
+
+/// One output column.
+#[derive(Debug, Clone)]
+pub struct OutColumn {
+    /// Its name in the sink.
+    pub name: String,
+    /// Its type.
+    pub sql_type: SqlType,
+    /// How it is computed from the scan.
+    pub expr: Arc<dyn PhysicalExpr>,
+}
+
+/// A planned stateless query.
+#[derive(Debug, Clone)]
+pub struct SelectPlan {
+    /// The source read.
+    pub source: Arc<Source>,
+    /// Its scan's Arrow schema.
+    pub scan_schema: SchemaRef,
+    /// `WHERE`.
+    pub filter: Option<Arc<dyn PhysicalExpr>>,
+    /// Output key columns.
+    pub keys: Vec<OutColumn>,
+    /// Output value columns.
+    pub values: Vec<OutColumn>,
+    /// Whether the output is a stream or a table (a table in, a table out).
+    pub output_type: SourceType,
+    /// `PARTITION BY` was given (the key changed).
+    pub repartitioned: bool,
+    /// `LIMIT n` of a push query.
+    pub limit: Option<u64>,
+}
+
+/// The name ksqlDB gives an unaliased projection item: a column's own name, a struct field's
+/// name, or `None` (a generated `KSQL_COL_n`).
+fn natural_name(e: &SqlExpr) -> Option<String> {
+    match e {
+        SqlExpr::Identifier(id) => Some(id.value.clone()),
+        SqlExpr::CompoundIdentifier(parts) => parts.last().map(|p| p.value.clone()),
+        SqlExpr::BinaryOp { op: BinaryOperator::Arrow, right, .. } => natural_name(right),
+        SqlExpr::Nested(inner) => natural_name(inner),
+        _ => None,
+    }
+}
+
+struct Item {
+    name: String,
+    logical: Expr,
+    /// A plain reference to this scan column.
+    column: Option<String>,
+}
+
+/// Plans `query` reading `source`, for a sink called `sink_name`.
+pub fn plan_select(
+    query: &Query,
+    source: Arc<Source>,
+    types: &HashMap<String, SqlType>,
+    sink_name: &str,
+    persistent: bool,
+) -> Result<SelectPlan> {
+    if !query.joins.is_empty() {
+        return Err(EngineError::statement("joins are not supported yet"));
+    }
+    if query.window.is_some() || !query.group_by.is_empty() || query.having.is_some() {
+        return Err(EngineError::statement("aggregations are not supported yet"));
+    }
+    let windowed = source.window.is_some();
+    let scan_schema = source.schema.scan_schema(windowed);
+    let df_schema = DFSchema::try_from(scan_schema.as_ref().clone())?;
+    let mut scope = Scope::default();
+    let alias = query.from.alias.clone();
+    scope.qualifiers.push(source.name.clone());
+    if let Some(a) = &alias {
+        scope.qualifiers.push(a.clone());
+    }
+    for f in scan_schema.fields() {
+        for q in &scope.qualifiers {
+            scope.columns.push((Some(q.clone()), f.name().clone(), f.name().clone()));
+        }
+    }
+    let tr = |clause| ExprTranslator {
+        scope: &scope,
+        schema: &df_schema,
+        types,
+        clause,
+    };
+
+    let filter = match &query.selection {
+        Some(w) => {
+            let e = tr("WHERE").translate(w)?;
+            let t = super::physical(e.clone(), &scan_schema)?;
+            let dt = t.data_type(&scan_schema)?;
+            if dt != datafusion::arrow::datatypes::DataType::Boolean
+                && dt != datafusion::arrow::datatypes::DataType::Null
+            {
+                return Err(EngineError::statement(format!(
+                    "Type error in WHERE expression: Should evaluate to boolean but is {w} ({}) instead.",
+                    SqlType::from_arrow(&dt).map(|t| t.to_string()).unwrap_or_else(|| dt.to_string())
+                )));
+            }
+            Some(t)
+        }
+        None => None,
+    };
+
+    let repartitioned = !query.partition_by.is_empty();
+    let key_names: Vec<String> = source.schema.key().into_iter().map(|(n, _)| n).collect();
+    // Expand the projection.
+    let mut items: Vec<Item> = Vec::new();
+    let mut generated = 0usize;
+    let star_columns = || -> Vec<String> {
+        let value: Vec<String> = source
+            .schema
+            .columns
+            .iter()
+            .filter(|c| c.kind != schema::ColumnKind::Key)
+            .map(|c| c.name.clone())
+            .collect();
+        if repartitioned {
+            value.into_iter().chain(key_names.iter().cloned()).collect()
+        } else {
+            key_names.iter().cloned().chain(value).collect()
+        }
+    };
+    for item in &query.projection {
+        match item {
+            SelectItem::Wildcard => {
+                for c in star_columns() {
+                    items.push(Item {
+                        logical: Expr::Column(datafusion::common::Column::new_unqualified(&c)),
+                        column: Some(c.clone()),
+                        name: c,
+                    });
+                }
+            }
+            SelectItem::QualifiedWildcard(q) => {
+                if !scope.qualifiers.contains(q) {
+                    return Err(EngineError::statement(format!(
+                        "'{q}' is not a valid stream/table name or alias."
+                    )));
+                }
+                for c in star_columns() {
+                    items.push(Item {
+                        logical: Expr::Column(datafusion::common::Column::new_unqualified(&c)),
+                        column: Some(c.clone()),
+                        name: c,
+                    });
+                }
+            }
+            SelectItem::StructWildcard(e) => {
+                let base = tr("SELECT").translate(e)?;
+                let dt = super::physical(base.clone(), &scan_schema)?.data_type(&scan_schema)?;
+                let datafusion::arrow::datatypes::DataType::Struct(fields) = dt else {
+                    return Err(EngineError::statement(format!("{e}->* needs a STRUCT")));
+                };
+                for f in fields.iter() {
+                    items.push(Item {
+                        name: f.name().clone(),
+                        logical: datafusion::functions::core::expr_fn::get_field(
+                            base.clone(),
+                            f.name().clone(),
+                        ),
+                        column: None,
+                    });
+                }
+            }
+            SelectItem::Expr { expr, alias } => {
+                let logical = tr("SELECT").translate(expr)?;
+                let column = match &logical {
+                    Expr::Column(c) => Some(c.name.clone()),
+                    _ => None,
+                };
+                if let Some(a) = alias {
+                    if RESERVED.contains(&a.as_str()) {
+                        return Err(EngineError::statement(format!(
+                            "`{a}` is a reserved column name. You cannot use it as an alias for a column."
+                        )));
+                    }
+                }
+                let name = match alias.clone().or_else(|| natural_name(expr)) {
+                    Some(n) => n,
+                    None => {
+                        let n = format!("KSQL_COL_{generated}");
+                        generated += 1;
+                        n
+                    }
+                };
+                items.push(Item { name, logical, column });
+            }
+        }
+    }
+
+    // Keys.
+    let mut key_items: Vec<usize> = Vec::new();
+    let mut extra_keys: Vec<(String, Expr)> = Vec::new();
+    if repartitioned {
+        let is_null = |e: &SqlExpr| matches!(e, SqlExpr::Value(v) if v.value == Value::Null);
+        if query.partition_by.iter().any(is_null) {
+            if query.partition_by.len() > 1 {
+                return Err(EngineError::statement(
+                    "Cannot PARTITION BY multiple columns including NULL",
+                ));
+            }
+        } else {
+            let mut missing = Vec::new();
+            for p in &query.partition_by {
+                let pe = tr("PARTITION BY").translate(p)?;
+                match items.iter().position(|i| i.logical == pe) {
+                    Some(i) if !key_items.contains(&i) => key_items.push(i),
+                    Some(_) => {}
+                    None if !persistent => {
+                        extra_keys.push((natural_name(p).unwrap_or_else(|| "KSQL_COL_0".into()), pe))
+                    }
+                    None => missing.push(format!("{}.{}", source.name, p)),
+                }
+            }
+            if !missing.is_empty() {
+                let (what, list) = if missing.len() == 1 {
+                    ("expression", missing[0].clone())
+                } else {
+                    ("expressions", missing.join(" and "))
+                };
+                return Err(EngineError::statement(format!(
+                    "The query used to build `{sink_name}` must include the partitioning {what} {list} in its projection (eg, SELECT {}...).",
+                    missing[0]
+                )));
+            }
+        }
+    } else {
+        let mut missing = Vec::new();
+        for k in &key_names {
+            match items.iter().position(|i| i.column.as_deref() == Some(k.as_str())) {
+                Some(i) => key_items.push(i),
+                None => missing.push(k.clone()),
+            }
+        }
+        if !missing.is_empty() && persistent {
+            let (what, list) = if missing.len() == 1 {
+                ("column", missing[0].clone())
+            } else {
+                ("columns", missing.join(" and "))
+            };
+            return Err(EngineError::statement(format!(
+                "The query used to build `{sink_name}` must include the key {what} {list} in its projection (eg, SELECT {}...).",
+                missing[0]
+            )));
+        }
+    }
+    // A key selected twice.
+    for &ki in &key_items {
+        let dups: Vec<&str> = items
+            .iter()
+            .enumerate()
+            .filter(|(i, it)| *i != ki && it.logical == items[ki].logical && !key_items.contains(i))
+            .map(|(_, it)| it.name.as_str())
+            .collect();
+        if !dups.is_empty() && persistent {
+            let mut names = vec![items[ki].name.as_str()];
+            names.extend(dups);
+            return Err(EngineError::statement(format!(
+                "The projection contains a key column (`{}`) more than once, aliased as: {}.",
+                items[ki].column.clone().unwrap_or_else(|| items[ki].name.clone()),
+                names.join(" and ")
+            )));
+        }
+    }
+
+    let compile = |name: &str, e: &Expr| -> Result<OutColumn> {
+        let p = super::physical(e.clone(), &scan_schema)?;
+        let dt = p.data_type(&scan_schema)?;
+        let sql_type = SqlType::from_arrow(&dt).ok_or_else(|| {
+            EngineError::statement(format!("Can't infer a type of null for column `{name}`"))
+        })?;
+        Ok(OutColumn { name: name.to_string(), sql_type, expr: p })
+    };
+    let mut keys = Vec::new();
+    for &ki in &key_items {
+        keys.push(compile(&items[ki].name, &items[ki].logical)?);
+    }
+    for (n, e) in &extra_keys {
+        keys.push(compile(n, e)?);
+    }
+    let mut values = Vec::new();
+    for (i, it) in items.iter().enumerate() {
+        if key_items.contains(&i) {
+            continue;
+        }
+        if persistent && RESERVED.contains(&it.name.as_str()) {
+            return Err(EngineError::statement(format!(
+                "Reserved column name in select: `{}`. Please remove or alias the column.",
+                it.name
+            )));
+        }
+        values.push(compile(&it.name, &it.logical)?);
+    }
+    let mut seen = std::collections::HashSet::new();
+    for c in keys.iter().chain(&values) {
+        if !seen.insert(c.name.clone()) && persistent {
+            return Err(EngineError::statement(format!(
+                "Duplicate column name: `{}`",
+                c.name
+            )));
+        }
+    }
+    if persistent && values.is_empty() {
+        return Err(EngineError::statement("The projection contains no value columns."));
+    }
+    let _ = ScalarValue::Null;
+    Ok(SelectPlan {
+        output_type: source.source_type,
+        source,
+        scan_schema,
+        filter,
+        keys,
+        values,
+        repartitioned,
+        limit: query.limit,
+    })
+}

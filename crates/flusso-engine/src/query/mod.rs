@@ -1,0 +1,288 @@
+//! Running queries. A persistent query reads its source's partitions from the positions it
+//! committed, decodes records into Arrow batches ([`scan`]), applies the plan's filter and
+//! projections (DataFusion physical expressions) and writes the rows to its sink ([`sink`]).
+//!
+//! Changelog semantics of the stateless operator: on a stream, a row failing `WHERE` is dropped
+//! and a record with a null value passes through a plain projection as a null value (dropped by
+//! any `WHERE`); on a table, a row failing `WHERE` or a tombstone becomes a tombstone of its key.
+
+pub mod scan;
+pub mod sink;
+pub mod timestamp_format;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, BooleanArray};
+use datafusion::arrow::compute::{and, filter_record_batch, not, prep_null_mask_filter};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::common::ScalarValue;
+use flusso_sql::ast::SourceType;
+use parking_lot::Mutex;
+
+use crate::catalog::Source;
+use crate::error::{EngineError, Result};
+use crate::log_client::{InRecord, LogClient, OutRecord};
+use crate::planner::select::SelectPlan;
+use crate::processing_log::ProcessingLog;
+
+/// Records read per partition per step.
+const FETCH_BYTES: usize = 1 << 20;
+
+/// Counters of one query.
+#[derive(Debug, Default)]
+pub struct QueryStats {
+    /// Records read.
+    pub records_in: AtomicU64,
+    /// Records written.
+    pub records_out: AtomicU64,
+    /// Records skipped because they failed to decode or evaluate.
+    pub errors: AtomicU64,
+}
+
+/// A persistent query: `CREATE STREAM ... AS SELECT`, `INSERT INTO ... SELECT`.
+pub struct PersistentQuery {
+    /// Query id.
+    pub id: String,
+    /// Its statement.
+    pub sql: String,
+    /// The plan.
+    pub plan: SelectPlan,
+    /// The sink.
+    pub sink: Arc<Source>,
+    /// The sink topic's partitions.
+    pub sink_partitions: i32,
+    /// Partitions of the source topic and the next offset to read in each.
+    positions: Mutex<BTreeMap<i32, i64>>,
+    /// Set by PAUSE.
+    pub paused: AtomicBool,
+    /// Set by TERMINATE.
+    pub terminated: AtomicBool,
+    /// Counters.
+    pub stats: QueryStats,
+    log: Arc<dyn LogClient>,
+    processing_log: ProcessingLog,
+    /// Serialises steps.
+    step_lock: tokio::sync::Mutex<()>,
+}
+
+impl PersistentQuery {
+    /// A query starting from `positions` (the committed offsets, or the start of each partition).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        id: String,
+        sql: String,
+        plan: SelectPlan,
+        sink: Arc<Source>,
+        sink_partitions: i32,
+        positions: BTreeMap<i32, i64>,
+        log: Arc<dyn LogClient>,
+        processing_log: ProcessingLog,
+    ) -> PersistentQuery {
+        PersistentQuery {
+            id,
+            sql,
+            plan,
+            sink,
+            sink_partitions,
+            positions: Mutex::new(positions),
+            paused: AtomicBool::new(false),
+            terminated: AtomicBool::new(false),
+            stats: QueryStats::default(),
+            log,
+            processing_log,
+            step_lock: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The consumer group the query commits its offsets under.
+    pub fn group(&self) -> String {
+        format!("_flusso_query_{}", self.id)
+    }
+
+    /// The source topic and the next offset per partition.
+    pub fn positions(&self) -> Vec<(String, i32, i64)> {
+        let topic = &self.plan.source.topic;
+        self.positions
+            .lock()
+            .iter()
+            .map(|(p, o)| (topic.clone(), *p, *o))
+            .collect()
+    }
+
+    /// Commits the current positions.
+    pub async fn commit(&self) -> Result<()> {
+        let positions = self.positions();
+        self.log.commit(&self.group(), &positions).await
+    }
+
+    /// Reads what is available once from every partition and processes it; returns how many
+    /// records were read.
+    pub async fn step(&self) -> Result<usize> {
+        if self.paused.load(Ordering::Relaxed) || self.terminated.load(Ordering::Relaxed) {
+            return Ok(0);
+        }
+        let _guard = self.step_lock.lock().await;
+        let topic = self.plan.source.topic.clone();
+        let partitions: Vec<(i32, i64)> = self.positions.lock().iter().map(|(p, o)| (*p, *o)).collect();
+        let mut total = 0;
+        for (partition, offset) in partitions {
+            let records = self.log.fetch(&topic, partition, offset, FETCH_BYTES).await?;
+            let Some(last) = records.last().map(|r| r.offset) else {
+                continue;
+            };
+            total += records.len();
+            self.stats.records_in.fetch_add(records.len() as u64, Ordering::Relaxed);
+            let out = self.process(partition, &records).await?;
+            for (p, recs) in out {
+                self.stats.records_out.fetch_add(recs.len() as u64, Ordering::Relaxed);
+                self.log.produce(&self.sink.topic, p, &recs).await?;
+            }
+            self.positions.lock().insert(partition, last + 1);
+        }
+        Ok(total)
+    }
+
+    /// Turns source records into sink records by partition.
+    async fn process(
+        &self,
+        partition: i32,
+        records: &[InRecord],
+    ) -> Result<BTreeMap<i32, Vec<OutRecord>>> {
+        let plan = &self.plan;
+        let decoded = scan::decode(&plan.source, &plan.scan_schema, partition, records)
+            .map_err(EngineError::Execution)?;
+        for e in &decoded.errors {
+            self.stats.errors.fetch_add(1, Ordering::Relaxed);
+            self.processing_log
+                .deserialization_error(&self.id, &plan.source.topic, partition, e)
+                .await;
+        }
+        let mut out = BTreeMap::new();
+        if decoded.batch.num_rows() == 0 {
+            return Ok(out);
+        }
+        match self.evaluate(&decoded.batch, &decoded.tombstone, partition, &mut out) {
+            Ok(()) => {}
+            Err(_) if decoded.batch.num_rows() > 1 => {
+                // Find the offending rows: evaluate one row at a time.
+                for i in 0..decoded.batch.num_rows() {
+                    let row = decoded.batch.slice(i, 1);
+                    if let Err(e) = self.evaluate(&row, &decoded.tombstone[i..=i], partition, &mut out) {
+                        self.row_error(&row, partition, e).await;
+                    }
+                }
+            }
+            Err(e) => self.row_error(&decoded.batch, partition, e).await,
+        }
+        Ok(out)
+    }
+
+    async fn row_error(&self, row: &RecordBatch, partition: i32, e: EngineError) {
+        self.stats.errors.fetch_add(1, Ordering::Relaxed);
+        let offset = offset_of(row, 0);
+        self.processing_log
+            .record_processing_error(&self.id, &self.plan.source.topic, partition, offset, &e.to_string())
+            .await;
+    }
+
+    fn evaluate(
+        &self,
+        batch: &RecordBatch,
+        tombstone: &[bool],
+        partition: i32,
+        out: &mut BTreeMap<i32, Vec<OutRecord>>,
+    ) -> Result<()> {
+        let plan = &self.plan;
+        let is_table = plan.output_type == SourceType::Table;
+        let n = batch.num_rows();
+        let tomb = BooleanArray::from(tombstone.to_vec());
+        // Rows that produce a value.
+        let mut pass = not(&tomb)?;
+        if let Some(f) = &plan.filter {
+            let mask = f.evaluate(batch)?.into_array(n)?;
+            let mask = mask
+                .as_any()
+                .downcast_ref::<BooleanArray>()
+                .cloned()
+                .unwrap_or_else(|| BooleanArray::from(vec![false; n]));
+            let mask = prep_null_mask_filter(&mask);
+            pass = and(&pass, &mask)?;
+        }
+        // Streams without WHERE forward null values; tables turn non-passing rows into tombstones.
+        let emit_tombstones = is_table || (plan.filter.is_none() && tombstone.iter().any(|t| *t));
+        let rows: Vec<usize> = if emit_tombstones {
+            (0..n).collect()
+        } else {
+            (0..n).filter(|i| pass.value(*i)).collect()
+        };
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let (batch, pass, rows): (RecordBatch, Vec<bool>, Vec<usize>) = if emit_tombstones {
+            (batch.clone(), (0..n).map(|i| pass.value(i)).collect(), rows)
+        } else {
+            let filtered = filter_record_batch(batch, &pass)?;
+            let m = filtered.num_rows();
+            (filtered, vec![true; m], (0..m).collect())
+        };
+        let eval = |cols: &[crate::planner::select::OutColumn]| -> Result<Vec<ArrayRef>> {
+            cols.iter()
+                .map(|c| Ok(c.expr.evaluate(&batch)?.into_array(batch.num_rows())?))
+                .collect()
+        };
+        let keys = eval(&plan.keys)?;
+        let values = eval(&plan.values)?;
+        let rowtime = batch
+            .column_by_name(crate::schema::ROWTIME)
+            .cloned()
+            .ok_or_else(|| EngineError::Internal("no ROWTIME".into()))?;
+        let timestamp_col = self.sink.timestamp.as_ref().and_then(|(c, _)| {
+            plan.values.iter().position(|v| &v.name == c).map(|i| values[i].clone())
+        });
+        let encoder = sink::RowEncoder { sink: &self.sink, partitions: self.sink_partitions };
+        for i in rows {
+            let key: Vec<ScalarValue> = keys.iter().map(|a| sink::cell(a, i)).collect::<Result<_, _>>().map_err(EngineError::Execution)?;
+            if is_table && key.iter().any(|k| k.is_null()) && !key.is_empty() {
+                continue;
+            }
+            let value: Option<Vec<ScalarValue>> = if pass[i] {
+                Some(values.iter().map(|a| sink::cell(a, i)).collect::<Result<_, _>>().map_err(EngineError::Execution)?)
+            } else {
+                None
+            };
+            let mut ts = match sink::cell(&rowtime, i).map_err(EngineError::Execution)? {
+                ScalarValue::Int64(Some(t)) => t,
+                _ => 0,
+            };
+            if let Some(col) = &timestamp_col {
+                match sink::cell(col, i).map_err(EngineError::Execution)? {
+                    ScalarValue::Int64(Some(t)) | ScalarValue::TimestampMillisecond(Some(t), _) => ts = t,
+                    _ => {}
+                }
+            }
+            encoder
+                .encode(&key, value.as_deref(), ts, partition, out)
+                .map_err(EngineError::Execution)?;
+        }
+        Ok(())
+    }
+}
+
+fn offset_of(batch: &RecordBatch, row: usize) -> i64 {
+    batch
+        .column_by_name(crate::schema::ROWOFFSET)
+        .and_then(|a| ScalarValue::try_from_array(a, row).ok())
+        .and_then(|v| match v {
+            ScalarValue::Int64(o) => o,
+            _ => None,
+        })
+        .unwrap_or(-1)
+}
+
+/// Keeps `dyn Array` in scope for downcasts.
+#[allow(unused)]
+fn _array(a: &dyn Array) -> usize {
+    a.len()
+}

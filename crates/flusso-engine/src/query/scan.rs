@@ -1,0 +1,189 @@
+//! `TopicSource`: records of a source's topic decoded into Arrow batches with the source's
+//! columns and the pseudo columns (ROWTIME, ROWPARTITION, ROWOFFSET). Records that do not decode
+//! are skipped and reported.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::ArrayRef;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use datafusion::common::ScalarValue;
+use flusso_sql::ast::SourceType;
+
+use crate::catalog::Source;
+use crate::log_client::InRecord;
+use crate::schema::{headers_type, ColumnKind};
+use crate::types::SqlType;
+use crate::value::{list_value, null_of, struct_value, to_array};
+
+/// A record that could not be decoded.
+#[derive(Debug, Clone)]
+pub struct DecodeError {
+    /// `key` or `value`.
+    pub target: &'static str,
+    /// What went wrong.
+    pub message: String,
+    /// The offending record.
+    pub offset: i64,
+    /// The raw bytes.
+    pub bytes: Option<Vec<u8>>,
+}
+
+/// Decoded records: the batch, which rows had no value (tombstones), and decode failures.
+pub struct Decoded {
+    /// One row per decoded record.
+    pub batch: RecordBatch,
+    /// Rows whose value was null.
+    pub tombstone: Vec<bool>,
+    /// Records skipped.
+    pub errors: Vec<DecodeError>,
+}
+
+/// Decodes records of one partition of `source` into the scan schema.
+pub fn decode(
+    source: &Source,
+    scan_schema: &SchemaRef,
+    partition: i32,
+    records: &[InRecord],
+) -> Result<Decoded, String> {
+    let ordered = source.schema.ordered();
+    let key_cols = source.schema.key();
+    let value_cols = source.schema.value();
+    let ncols = scan_schema.fields().len();
+    let mut columns: Vec<Vec<ScalarValue>> = (0..ncols).map(|_| Vec::with_capacity(records.len())).collect();
+    let mut tombstone = Vec::with_capacity(records.len());
+    let mut errors = Vec::new();
+    let is_table = source.source_type == SourceType::Table;
+    let windowed = source.window.is_some();
+    for r in records {
+        let key = match source.key_format.decode(r.key.as_deref(), &key_cols, true) {
+            Ok(k) => k,
+            Err(message) => {
+                errors.push(DecodeError { target: "key", message, offset: r.offset, bytes: r.key.as_ref().map(|b| b.to_vec()) });
+                continue;
+            }
+        };
+        if is_table && key.is_none() && !key_cols.is_empty() {
+            continue;
+        }
+        let value = match source.value_format.decode(r.value.as_deref(), &value_cols, false) {
+            Ok(v) => v,
+            Err(message) => {
+                errors.push(DecodeError { target: "value", message, offset: r.offset, bytes: r.value.as_ref().map(|b| b.to_vec()) });
+                continue;
+            }
+        };
+        let mut rowtime = r.timestamp;
+        if let (Some((ts_col, ts_format)), Some(v)) = (&source.timestamp, &value) {
+            let idx = value_cols.iter().position(|(n, _)| n == ts_col);
+            let cell = idx.map(|i| &v[i]);
+            match cell.map(|c| extract_timestamp(c, ts_format.as_deref())) {
+                Some(Ok(Some(ts))) => rowtime = ts,
+                Some(Ok(None)) | None => {
+                    errors.push(DecodeError {
+                        target: "value",
+                        message: format!("timestamp column {ts_col} is null"),
+                        offset: r.offset,
+                        bytes: r.value.as_ref().map(|b| b.to_vec()),
+                    });
+                    continue;
+                }
+                Some(Err(message)) => {
+                    errors.push(DecodeError { target: "value", message, offset: r.offset, bytes: r.value.as_ref().map(|b| b.to_vec()) });
+                    continue;
+                }
+            }
+        }
+        let mut ki = 0;
+        let mut vi = 0;
+        for (ci, c) in ordered.iter().enumerate() {
+            let cell = match &c.kind {
+                ColumnKind::Key => {
+                    let v = key.as_ref().map(|k| k[ki].clone()).unwrap_or_else(|| null_of(&c.sql_type));
+                    ki += 1;
+                    v
+                }
+                ColumnKind::Value => {
+                    let v = value.as_ref().map(|k| k[vi].clone()).unwrap_or_else(|| null_of(&c.sql_type));
+                    vi += 1;
+                    v
+                }
+                ColumnKind::Header(None) => headers_value(&r.headers)?,
+                ColumnKind::Header(Some(name)) => ScalarValue::Binary(
+                    r.headers
+                        .iter()
+                        .rev()
+                        .find(|(k, _)| k == name)
+                        .and_then(|(_, v)| v.as_ref().map(|b| b.to_vec())),
+                ),
+            };
+            columns[ci].push(cell);
+        }
+        let mut ci = ordered.len();
+        if windowed {
+            columns[ci].push(ScalarValue::Int64(None));
+            columns[ci + 1].push(ScalarValue::Int64(None));
+            ci += 2;
+        }
+        columns[ci].push(ScalarValue::Int64(Some(rowtime)));
+        columns[ci + 1].push(ScalarValue::Int32(Some(partition)));
+        columns[ci + 2].push(ScalarValue::Int64(Some(r.offset)));
+        tombstone.push(value.is_none());
+    }
+    let rows = tombstone.len();
+    let arrays: Vec<ArrayRef> = columns
+        .into_iter()
+        .zip(scan_schema.fields())
+        .map(|(cells, f)| {
+            let t = SqlType::from_arrow(f.data_type()).unwrap_or(SqlType::String);
+            to_array(&t, cells)
+        })
+        .collect::<Result<_, _>>()?;
+    let batch = RecordBatch::try_new_with_options(
+        Arc::clone(scan_schema),
+        arrays,
+        &RecordBatchOptions::new().with_row_count(Some(rows)),
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(Decoded { batch, tombstone, errors })
+}
+
+fn headers_value(headers: &[(String, Option<bytes::Bytes>)]) -> Result<ScalarValue, String> {
+    let SqlType::Array(element) = headers_type() else {
+        return Err("headers type".into());
+    };
+    let SqlType::Struct(fields) = element.as_ref().clone() else {
+        return Err("headers type".into());
+    };
+    let items = headers
+        .iter()
+        .map(|(k, v)| {
+            struct_value(
+                &fields,
+                vec![
+                    ScalarValue::Utf8(Some(k.clone())),
+                    ScalarValue::Binary(v.as_ref().map(|b| b.to_vec())),
+                ],
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    list_value(&element, items)
+}
+
+/// The event time carried by a `TIMESTAMP` column: BIGINT or TIMESTAMP milliseconds, or a STRING
+/// parsed with `TIMESTAMP_FORMAT`.
+fn extract_timestamp(v: &ScalarValue, format: Option<&str>) -> Result<Option<i64>, String> {
+    Ok(match v {
+        ScalarValue::Int64(x) => *x,
+        ScalarValue::Int32(x) => x.map(i64::from),
+        ScalarValue::TimestampMillisecond(x, _) => *x,
+        ScalarValue::Utf8(Some(s)) => {
+            let Some(f) = format else {
+                return Err(format!("TIMESTAMP column is a STRING but no TIMESTAMP_FORMAT was given: {s}"));
+            };
+            Some(crate::query::timestamp_format::parse(s, f)?)
+        }
+        ScalarValue::Utf8(None) => None,
+        other => return Err(format!("unsupported TIMESTAMP column value {other}")),
+    })
+}

@@ -5,6 +5,7 @@ mod bench;
 mod bench_groups;
 mod config;
 mod http;
+mod qtt;
 
 use std::sync::Arc;
 
@@ -36,6 +37,8 @@ enum Command {
         #[command(subcommand)]
         what: bench::BenchCommand,
     },
+    /// Run ksqlDB's query-validation (QTT) files against Flusso.
+    Qtt(qtt::QttArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -46,6 +49,10 @@ fn main() -> anyhow::Result<()> {
         Some(Command::Bench { what }) => {
             init_tracing("warn");
             bench::run(what)
+        }
+        Some(Command::Qtt(args)) => {
+            init_tracing("error");
+            qtt::run(args)
         }
     }
 }

@@ -1,0 +1,158 @@
+//! `flusso qtt DIR`: runs ksqlDB's query-validation test files against Flusso. Every variant
+//! (case × format × config) runs in its own engine over its own embedded log, several at once;
+//! the summary line is `N passed, M failed, K skipped` (skipped: needs a schema registry).
+
+mod compare;
+mod load;
+mod run;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+/// Arguments of `flusso qtt`.
+#[derive(Debug, clap::Args)]
+pub struct QttArgs {
+    /// A directory of QTT JSON files (or one file).
+    pub dir: PathBuf,
+    /// Only variants whose name contains this text.
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// Where topics live: the embedded log in-process (the only backend so far).
+    #[arg(long, default_value = "embedded")]
+    pub backend: String,
+    /// Print why each failing variant failed.
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// Variants run at once.
+    #[arg(long, default_value_t = 4)]
+    pub jobs: usize,
+    /// Fail unless at least as many variants pass as the number in this file.
+    #[arg(long)]
+    pub baseline: Option<PathBuf>,
+    /// Write the names of passing variants here, one per line.
+    #[arg(long)]
+    pub write_passing: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Passed,
+    Failed,
+    Skipped,
+}
+
+/// Runs the suite; returns an error when the baseline is not met.
+pub fn run(args: QttArgs) -> anyhow::Result<()> {
+    if args.backend != "embedded" {
+        anyhow::bail!("backend '{}' is not available yet; use --backend embedded", args.backend);
+    }
+    let mut files: Vec<PathBuf> = if args.dir.is_file() {
+        vec![args.dir.clone()]
+    } else {
+        std::fs::read_dir(&args.dir)
+            .with_context(|| format!("cannot read {}", args.dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect()
+    };
+    files.sort();
+    let mut variants = Vec::new();
+    for f in &files {
+        match load::load_file(f) {
+            Ok(v) => variants.extend(v),
+            Err(e) => eprintln!("skipping file: {e}"),
+        }
+    }
+    if let Some(filter) = &args.filter {
+        variants.retain(|v| v.name.contains(filter.as_str()));
+    }
+    let started = Instant::now();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let results: Vec<(String, String, Outcome, String)> = runtime.block_on(async {
+        let semaphore = Arc::new(tokio::sync::Semaphore::new(args.jobs.max(1)));
+        let mut handles = Vec::new();
+        for v in variants {
+            let permit = Arc::clone(&semaphore);
+            handles.push(tokio::spawn(async move {
+                let _permit = permit.acquire_owned().await;
+                if let Some(reason) = &v.skip {
+                    return (v.file.clone(), v.name.clone(), Outcome::Skipped, reason.clone());
+                }
+                let inner = tokio::spawn({
+                    let v = v.clone();
+                    async move { run::run_variant(&v).await }
+                });
+                let (outcome, reason) = match tokio::time::timeout(Duration::from_secs(30), inner).await {
+                    Ok(Ok(Ok(()))) => (Outcome::Passed, String::new()),
+                    Ok(Ok(Err(e))) => (Outcome::Failed, e),
+                    Ok(Err(join)) => (Outcome::Failed, format!("panicked: {join}")),
+                    Err(_) => (Outcome::Failed, "timed out".into()),
+                };
+                (v.file.clone(), v.name.clone(), outcome, reason)
+            }));
+        }
+        let mut out = Vec::new();
+        for h in handles {
+            if let Ok(r) = h.await {
+                out.push(r);
+            }
+        }
+        out
+    });
+    let mut per_file: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
+    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
+    let mut passing = Vec::new();
+    for (file, name, outcome, reason) in &results {
+        let e = per_file.entry(file.clone()).or_default();
+        match outcome {
+            Outcome::Passed => {
+                e.0 += 1;
+                passed += 1;
+                passing.push(name.clone());
+            }
+            Outcome::Failed => {
+                e.1 += 1;
+                failed += 1;
+                if args.verbose {
+                    println!("FAIL {name}\n  {reason}");
+                }
+            }
+            Outcome::Skipped => {
+                e.2 += 1;
+                skipped += 1;
+            }
+        }
+    }
+    for (file, (p, f, s)) in &per_file {
+        println!("{file}: {p} passed, {f} failed, {s} skipped");
+    }
+    if let Some(path) = &args.write_passing {
+        passing.sort();
+        std::fs::write(path, passing.join("\n") + "\n")?;
+    }
+    println!(
+        "qtt: {} variants in {:.1} s",
+        passed + failed + skipped,
+        started.elapsed().as_secs_f64()
+    );
+    println!("{passed} passed, {failed} failed, {skipped} skipped");
+    if let Some(path) = &args.baseline {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let floor: usize = text
+            .lines()
+            .find_map(|l| l.trim().parse().ok())
+            .context("the baseline file holds no number")?;
+        if passed < floor {
+            anyhow::bail!("only {passed} variants passed; the baseline is {floor}");
+        }
+        println!("baseline {floor} met");
+    }
+    Ok(())
+}

@@ -207,7 +207,7 @@ impl PersistentQuery {
                 .downcast_ref::<BooleanArray>()
                 .cloned()
                 .unwrap_or_else(|| BooleanArray::from(vec![false; n]));
-            let mask = prep_null_mask_filter(&mask);
+            let mask = if mask.null_count() > 0 { prep_null_mask_filter(&mask) } else { mask };
             pass = and(&pass, &mask)?;
         }
         // Streams without WHERE forward null values; tables turn non-passing rows into tombstones.

@@ -364,7 +364,17 @@ impl ExprTranslator<'_> {
         };
         let mut positional = Vec::new();
         let mut named = Vec::new();
-        for arg in list {
+        let unit_first = matches!(
+            name.as_str(),
+            "DATEADD" | "DATESUB" | "TIMEADD" | "TIMESUB" | "TIMESTAMPADD" | "TIMESTAMPSUB"
+        );
+        for (i, arg) in list.iter().enumerate() {
+            if unit_first && i == 0 {
+                if let FunctionArg::Unnamed(FunctionArgExpr::Expr(SqlExpr::Identifier(id))) = arg {
+                    positional.push(lit(id.value.to_uppercase()));
+                    continue;
+                }
+            }
             match arg {
                 FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => positional.push(self.translate(x)?),
                 FunctionArg::Unnamed(_) => {

@@ -204,6 +204,21 @@ pub fn decimal_to_string(unscaled: i128, scale: i8) -> String {
     format!("{}{i}.{f}", if neg { "-" } else { "" })
 }
 
+/// A DECIMAL as ksqlDB's JSON serializer writes it: trailing zeros dropped, at least one digit
+/// after the point when the scale is positive (`10.0000` is `10.0`).
+pub fn json_decimal(unscaled: i128, scale: i8) -> String {
+    let text = decimal_to_string(unscaled, scale);
+    if scale <= 0 || !text.contains('.') {
+        return text;
+    }
+    let trimmed = text.trim_end_matches('0');
+    if trimmed.ends_with('.') {
+        format!("{trimmed}0")
+    } else {
+        trimmed.to_string()
+    }
+}
+
 /// Java's `Double.toString`: shortest digits that round-trip, plain notation for magnitudes in
 /// [1e-3, 1e7), otherwise `d.dddE±n`.
 pub fn java_double_to_string(x: f64) -> String {
@@ -411,7 +426,7 @@ pub fn to_json(v: &ScalarValue) -> Json {
                 Json::String(java_double_to_string(*f))
             }
         }
-        ScalarValue::Decimal128(Some(u), _, s) => number(&decimal_to_string(*u, *s)),
+        ScalarValue::Decimal128(Some(u), _, s) => number(&json_decimal(*u, *s)),
         ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s)) => {
             Json::String(s.clone())
         }

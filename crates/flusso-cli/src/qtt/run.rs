@@ -364,7 +364,8 @@ fn record_matches(source: Option<&Source>, e: &Json, r: &flusso_engine::InRecord
 
 /// Parses a post-condition schema (`ID BIGINT KEY, NAME STRING`) into (name, type, key).
 fn parse_schema(schema: &str, types: &std::collections::HashMap<String, SqlType>) -> Result<Vec<(String, SqlType, bool)>, String> {
-    let sql = format!("CREATE STREAM X ({schema}) WITH (kafka_topic='x', value_format='JSON');");
+    let kind = if schema.to_uppercase().contains("PRIMARY KEY") { "TABLE" } else { "STREAM" };
+    let sql = format!("CREATE {kind} X ({schema}) WITH (kafka_topic='x', value_format='JSON');");
     let stmts = flusso_sql::parse(&sql).map_err(|e| format!("post schema {schema:?}: {e}"))?;
     let flusso_sql::StatementKind::CreateSource(c) = &stmts[0].kind else {
         return Err("post schema".into());

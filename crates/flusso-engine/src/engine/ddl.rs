@@ -480,6 +480,13 @@ impl Engine {
                 if source_type == SourceType::Stream { "STREAM" } else { "TABLE" }
             )));
         }
+        if source.is_source {
+            return Err(EngineError::statement(format!(
+                "Cannot alter {} '{name}': ALTER operations are not supported on source {}s.",
+                source.kind_name().to_lowercase(),
+                source.kind_name().to_lowercase()
+            )));
+        }
         if source.written_by.is_some() {
             return Err(EngineError::statement(format!(
                 "ALTER command is not supported for CREATE ... AS statements."

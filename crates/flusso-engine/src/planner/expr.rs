@@ -376,6 +376,17 @@ impl ExprTranslator<'_> {
                 }
             }
             match arg {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(SqlExpr::BinaryOp {
+                    left,
+                    op: BinaryOperator::Assignment,
+                    right,
+                })) => {
+                    let key = match (name.as_str(), left.as_ref()) {
+                        ("STRUCT", SqlExpr::Identifier(id)) => lit(id.value.clone()),
+                        _ => self.translate(left)?,
+                    };
+                    named.push((key, self.translate(right)?));
+                }
                 FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => positional.push(self.translate(x)?),
                 FunctionArg::Unnamed(_) => {
                     return Err(EngineError::statement(format!(

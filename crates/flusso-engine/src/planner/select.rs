@@ -259,14 +259,14 @@ pub fn plan_select(
             }
         }
         if !missing.is_empty() && persistent {
-            let (what, list) = if missing.len() == 1 {
-                ("column", missing[0].clone())
+            let (what, list) = if key_names.len() == 1 {
+                ("column", key_names[0].clone())
             } else {
-                ("columns", missing.join(" and "))
+                ("columns", key_names.join(" and "))
             };
             return Err(EngineError::statement(format!(
                 "The query used to build `{sink_name}` must include the key {what} {list} in its projection (eg, SELECT {}...).",
-                missing[0]
+                key_names.join(", ")
             )));
         }
     }

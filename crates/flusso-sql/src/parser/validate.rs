@@ -35,7 +35,11 @@ impl Parser<'_> {
                             let start = value.span.start;
                             let sign = if negative { "-" } else { "" };
                             return ControlFlow::Break(ParseError::new(
-                                format!("invalid numeric literal: {sign}{text}"),
+                                if text.contains(['e', 'E']) {
+                                    format!("Number overflows DOUBLE: {sign}{text}")
+                                } else {
+                                    format!("Invalid numeric literal: {sign}{text}")
+                                },
                                 start.line,
                                 start.column,
                             ));

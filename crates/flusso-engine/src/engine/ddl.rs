@@ -228,6 +228,21 @@ pub(crate) fn source_from_create(
     types: &HashMap<String, SqlType>,
 ) -> Result<Source> {
     let props = Props::new(&c.properties)?;
+    if let Some(d) = props.string("VALUE_DELIMITER") {
+        if d.is_empty() {
+            return Err(EngineError::statement(
+                "Failed to prepare statement: Configuration VALUE_DELIMITER is invalid: Delimiter cannot be empty, if you meant to have a tab or space for delimiter, please use the special values 'TAB' or 'SPACE'\nExample valid value: ';'",
+            ));
+        }
+        if let (_, Some(v)) = props.formats()? {
+            if !v.eq_ignore_ascii_case("DELIMITED") {
+                return Err(EngineError::statement(format!(
+                    "{} does not support the following configs: [delimiter]",
+                    v.to_uppercase()
+                )));
+            }
+        }
+    }
     if c.columns.is_empty() {
         return Err(EngineError::statement(
             "The statement does not define any columns and no schema registry is available to infer them.",

@@ -110,7 +110,7 @@ fn needs_quotes(s: &str, delimiter: char, first: bool) -> bool {
     let Some(c0) = s.chars().next() else {
         return first;
     };
-    if first && (c0 as u32) <= 0x23 {
+    if first && !c0.is_ascii_alphanumeric() {
         return true;
     }
     if s.chars()

@@ -230,6 +230,17 @@ impl ExprTranslator<'_> {
                 out
             }
             SqlExpr::Function(f) => self.function(f)?,
+            SqlExpr::Substring { expr, substring_from, substring_for, .. } => {
+                let mut args = vec![self.translate(expr)?];
+                if let Some(from) = substring_from {
+                    args.push(self.translate(from)?);
+                }
+                if let Some(len) = substring_for {
+                    args.push(self.translate(len)?);
+                }
+                crate::functions::scalar_call("SUBSTRING", args, self.schema)
+                    .map_err(EngineError::Statement)?
+            }
             other => return Err(unsupported(other)),
         })
     }
@@ -423,6 +434,9 @@ impl ExprTranslator<'_> {
                 Ok(datafusion::functions_nested::map::map(keys, values))
             }
             "ARRAY" => Ok(datafusion::functions_nested::expr_fn::make_array(positional)),
+            "AS_VALUE" if positional.len() == 1 => {
+                Ok(positional.remove(0).alias("AS_VALUE"))
+            }
             _ => crate::functions::scalar_call(&name, positional, self.schema)
                 .map_err(EngineError::Statement),
         }

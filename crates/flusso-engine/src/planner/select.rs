@@ -214,6 +214,10 @@ pub fn plan_select(
         }
     }
 
+    let has_star = query
+        .projection
+        .iter()
+        .any(|i| matches!(i, SelectItem::Wildcard | SelectItem::QualifiedWildcard(_)));
     // Keys.
     let mut key_items: Vec<usize> = Vec::new();
     let mut extra_keys: Vec<(String, Expr)> = Vec::new();
@@ -229,11 +233,21 @@ pub fn plan_select(
             let mut missing = Vec::new();
             for p in &query.partition_by {
                 let pe = tr("PARTITION BY").translate(p)?;
-                match items.iter().position(|i| i.logical == pe) {
+                let pe_text = pe.to_string();
+                match items.iter().position(|i| i.logical.to_string() == pe_text) {
                     Some(i) if !key_items.contains(&i) => key_items.push(i),
                     Some(_) => {}
-                    None if !persistent => {
-                        extra_keys.push((natural_name(p).unwrap_or_else(|| "KSQL_COL_0".into()), pe))
+                    None if !persistent || has_star => {
+                        let name = natural_name(p).unwrap_or_else(|| {
+                            let n = format!("KSQL_COL_{generated}");
+                            generated += 1;
+                            n
+                        });
+                        // A key taken from the value leaves it.
+                        if let Some(i) = items.iter().position(|i| i.column.as_deref() == Some(name.as_str()) && i.logical.to_string() != pe_text) {
+                            let _ = i;
+                        }
+                        extra_keys.push((name, pe))
                     }
                     None => missing.push(format!("{}.{}", source.name, p)),
                 }

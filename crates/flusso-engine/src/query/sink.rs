@@ -67,7 +67,7 @@ impl RowEncoder<'_> {
     ) -> Result<(), String> {
         let key_cols = self.sink.key_columns();
         let value_cols = self.sink.value_columns();
-        let key_bytes = if key.iter().all(|k| k.is_null()) && !key.is_empty() {
+        let key_bytes = if key.len() == 1 && key[0].is_null() {
             None
         } else {
             self.sink.key_format.encode(key, &key_cols, true)?

@@ -9,7 +9,7 @@ pub type Result<T, E = EngineError> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     /// The statement text does not parse.
-    #[error("{0}")]
+    #[error("line {}:{}: Syntax Error: {}", .0.line, .0.column, .0.message)]
     Parse(#[from] ParseError),
     /// The statement parses but cannot be executed as written (unknown source, bad type, ...).
     #[error("{0}")]

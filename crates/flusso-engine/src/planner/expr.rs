@@ -170,11 +170,15 @@ impl ExprTranslator<'_> {
                 Box::new(self.translate(low)?),
                 Box::new(self.translate(high)?),
             )),
-            SqlExpr::InList { expr, list, negated } => Expr::InList(InList::new(
-                Box::new(self.translate(expr)?),
-                list.iter().map(|x| self.translate(x)).collect::<Result<_>>()?,
-                *negated,
-            )),
+            SqlExpr::InList { expr, list, negated } => {
+                let left = self.translate(expr)?;
+                let mut items = Vec::with_capacity(list.len());
+                for x in list {
+                    let item = self.translate(x)?;
+                    items.push(self.coerce_to(&left, item, x)?);
+                }
+                Expr::InList(InList::new(Box::new(left), items, *negated))
+            }
             SqlExpr::Like { negated, expr, pattern, escape_char, .. } => {
                 let escape = match escape_char {
                     Some(v) => match &v.value {
@@ -284,6 +288,31 @@ impl ExprTranslator<'_> {
         }
         let l = self.translate(left)?;
         let r = self.translate(right)?;
+        let comparison = matches!(
+            op,
+            BinaryOperator::Eq
+                | BinaryOperator::NotEq
+                | BinaryOperator::Lt
+                | BinaryOperator::LtEq
+                | BinaryOperator::Gt
+                | BinaryOperator::GtEq
+        );
+        let (l, r) = if comparison {
+            if is_null_literal(&l) && is_null_literal(&r) {
+                return Err(EngineError::statement(format!(
+                    "Comparison with NULL not supported: NULL {op} NULL"
+                )));
+            }
+            if matches!(&l, Expr::Literal(ScalarValue::Utf8(Some(_)), _)) {
+                let l = self.coerce_to(&r, l, left)?;
+                (l, r)
+            } else {
+                let r = self.coerce_to(&l, r, right)?;
+                (l, r)
+            }
+        } else {
+            (l, r)
+        };
         let operator = match op {
             BinaryOperator::Plus => {
                 let is_text = |t: &DataType| matches!(t, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8);
@@ -349,6 +378,63 @@ impl ExprTranslator<'_> {
                 "Subscripts are only supported on ARRAY and MAP values, not {other}"
             ))),
         }
+    }
+
+    /// Makes `other` comparable with `target` as ksqlDB does: string literals are parsed into
+    /// the target's type, nested values are cast when their elements are comparable, and
+    /// anything else that differs is refused.
+    fn coerce_to(&self, target: &Expr, other: Expr, other_sql: &SqlExpr) -> Result<Expr> {
+        let tt = self.type_of(target)?;
+        let ot = self.type_of(&other)?;
+        if tt == ot || tt == DataType::Null || ot == DataType::Null {
+            return Ok(other);
+        }
+        let (Some(ts), Some(os)) = (SqlType::from_arrow(&tt), SqlType::from_arrow(&ot)) else {
+            return Ok(other);
+        };
+        let refuse = || {
+            EngineError::statement(format!(
+                "{}operator does not exist: {ts} = {os} ({other_sql})",
+                if self.clause == "WHERE" { "Invalid Predicate: " } else { "" }
+            ))
+        };
+        if ts.is_numeric() && os.is_numeric() {
+            return Ok(other);
+        }
+        if let (SqlType::String, Expr::Literal(ScalarValue::Utf8(Some(text)), _)) = (&os, &other) {
+            let invalid = || {
+                EngineError::statement(format!(
+                    "{}invalid input syntax for type {}: \"{text}\".",
+                    if self.clause == "WHERE" { "Invalid Predicate: " } else { "" },
+                    match &ts {
+                        SqlType::Decimal(..) => "DECIMAL".to_string(),
+                        t => t.to_string(),
+                    }
+                ))
+            };
+            return match &ts {
+                SqlType::Boolean => parse_boolean(text).map(|b| lit(b)).ok_or_else(invalid),
+                SqlType::Int => text.trim().parse::<i32>().map(lit).map_err(|_| invalid()),
+                SqlType::Bigint => text.trim().parse::<i64>().map(lit).map_err(|_| invalid()),
+                SqlType::Double => text.trim().parse::<f64>().map(lit).map_err(|_| invalid()),
+                SqlType::Decimal(p, s) => crate::value::parse_decimal(text, *p, *s)
+                    .map(|u| lit(ScalarValue::Decimal128(Some(u), *p, *s)))
+                    .ok_or_else(invalid),
+                SqlType::Date | SqlType::Time | SqlType::Timestamp => Ok(cast(other, tt)),
+                _ => Err(refuse()),
+            };
+        }
+        let comparable = |a: &SqlType, b: &SqlType| -> bool { nested_comparable(a, b) };
+        if ts.is_nested() && comparable(&ts, &os) {
+            if let Expr::Literal(..) | Expr::ScalarFunction(_) = &other {
+                return Ok(cast(other, tt));
+            }
+            return Ok(cast(other, tt));
+        }
+        if matches!((&ts, &os), (SqlType::Date | SqlType::Time | SqlType::Timestamp, SqlType::Date | SqlType::Time | SqlType::Timestamp)) {
+            return Ok(other);
+        }
+        Err(refuse())
     }
 
     /// A cast with ksqlDB's conversions.
@@ -440,6 +526,41 @@ impl ExprTranslator<'_> {
             _ => crate::functions::scalar_call(&name, positional, self.schema)
                 .map_err(EngineError::Statement),
         }
+    }
+}
+
+fn is_null_literal(e: &Expr) -> bool {
+    matches!(e, Expr::Literal(ScalarValue::Null, _))
+}
+
+/// ksqlDB's lenient boolean text: any prefix of true/false/yes/no, case-insensitive.
+fn parse_boolean(text: &str) -> Option<bool> {
+    let t = text.trim().to_lowercase();
+    if t.is_empty() {
+        return None;
+    }
+    if "true".starts_with(&t) || "yes".starts_with(&t) {
+        Some(true)
+    } else if "false".starts_with(&t) || "no".starts_with(&t) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// Whether two nested types compare element-wise.
+fn nested_comparable(a: &SqlType, b: &SqlType) -> bool {
+    match (a, b) {
+        (x, y) if x == y => true,
+        (x, y) if x.is_numeric() && y.is_numeric() => true,
+        (SqlType::Array(x), SqlType::Array(y)) => nested_comparable(x, y),
+        (SqlType::Map(k1, v1), SqlType::Map(k2, v2)) => {
+            nested_comparable(k1, k2) && nested_comparable(v1, v2)
+        }
+        (SqlType::Struct(f1), SqlType::Struct(f2)) => f2
+            .iter()
+            .all(|(n, t)| f1.iter().any(|(m, u)| m == n && nested_comparable(u, t))),
+        _ => false,
     }
 }
 

@@ -307,7 +307,10 @@ pub fn plan_select(
         let p = super::physical(e.clone(), &scan_schema)?;
         let dt = p.data_type(&scan_schema)?;
         let sql_type = SqlType::from_arrow(&dt).ok_or_else(|| {
-            EngineError::statement(format!("Can't infer a type of null for column `{name}`"))
+            let _ = name;
+            EngineError::statement(
+                "Can't infer a type of null. Please explicitly cast it to a required type, e.g. CAST(null AS VARCHAR).",
+            )
         })?;
         Ok(OutColumn { name: name.to_string(), sql_type, expr: p })
     };

@@ -115,7 +115,13 @@ async fn serve(config: ServerConfig) -> anyhow::Result<()> {
         },
         shutdown.clone(),
     ));
-    let http_task = tokio::spawn(http::serve(http, shutdown.clone()));
+    let engine = flusso_engine::Engine::open(
+        flusso_engine::EmbeddedLog::new(log.clone()),
+        flusso_engine::EngineConfig::default(),
+    )
+    .await
+    .context("cannot start the SQL engine")?;
+    let http_task = tokio::spawn(http::serve(http, engine.clone(), shutdown.clone()));
     let background = tokio::spawn(log.clone().run_background(shutdown.clone()));
     tracing::info!(
         kafka = %kafka_addr,
@@ -128,6 +134,7 @@ async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     wait_for_signal().await;
     tracing::info!("shutting down");
     shutdown.cancel();
+    engine.shutdown().await;
     let results = Arc::new((kafka_task.await, http_task.await, background.await));
     if let Ok(Err(e)) = &results.0 {
         tracing::error!(error = %e, "kafka listener failed");

@@ -25,6 +25,8 @@ pub enum BenchCommand {
     Log(LogBenchArgs),
     /// Consumer groups and compaction: group consume, commit latency, rebalance, cleaning rate.
     Groups(crate::bench_groups::GroupBenchArgs),
+    /// A stateless SQL query (filter and projection) over JSON records, in-process.
+    Sql(crate::bench_sql::SqlBenchArgs),
 }
 
 /// Options of `flusso bench log`.
@@ -48,6 +50,7 @@ pub fn run(what: BenchCommand) -> anyhow::Result<()> {
     match what {
         BenchCommand::Log(args) => bench_log(args),
         BenchCommand::Groups(args) => crate::bench_groups::run(args),
+        BenchCommand::Sql(args) => crate::bench_sql::run(args),
     }
 }
 

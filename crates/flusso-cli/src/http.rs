@@ -80,28 +80,49 @@ async fn ksql(State(engine): State<Engine>, body: Bytes) -> Response {
     let request: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => {
-            return error(StatusCode::BAD_REQUEST, 40000, format!("Invalid JSON in request: {e}"), "")
+            return error(
+                StatusCode::BAD_REQUEST,
+                40000,
+                format!("Invalid JSON in request: {e}"),
+                "",
+            )
         }
     };
     let Some(text) = request.get("ksql").and_then(|k| k.as_str()) else {
-        return error(StatusCode::BAD_REQUEST, 40000, "the request has no \"ksql\" field".into(), "");
+        return error(
+            StatusCode::BAD_REQUEST,
+            40000,
+            "the request has no \"ksql\" field".into(),
+            "",
+        );
     };
     let mut session = Session::default();
     if let Some(props) = request.get("streamsProperties").and_then(|p| p.as_object()) {
         for (k, v) in props {
-            let v = v.as_str().map(String::from).unwrap_or_else(|| v.to_string());
+            let v = v
+                .as_str()
+                .map(String::from)
+                .unwrap_or_else(|| v.to_string());
             session.properties.insert(k.clone(), v);
         }
     }
     let statements = match flusso_sql::parse(text) {
         Ok(s) => s,
         Err(e) => {
-            return error(StatusCode::BAD_REQUEST, 40001, EngineError::from(e).to_string(), text)
+            return error(
+                StatusCode::BAD_REQUEST,
+                40001,
+                EngineError::from(e).to_string(),
+                text,
+            )
         }
     };
     let mut out = Vec::new();
     for (i, s) in statements.iter().enumerate() {
-        if matches!(s.kind, flusso_sql::StatementKind::Query(_) | flusso_sql::StatementKind::Print { .. }) {
+        if matches!(
+            s.kind,
+            flusso_sql::StatementKind::Query(_) | flusso_sql::StatementKind::Print { .. }
+        ) {
             return error(
                 StatusCode::BAD_REQUEST,
                 40002,

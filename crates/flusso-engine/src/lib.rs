@@ -11,6 +11,7 @@ mod engine;
 mod error;
 mod format;
 mod functions;
+pub mod kafka_log;
 mod log_client;
 mod planner;
 mod processing_log;
@@ -19,12 +20,15 @@ mod schema;
 mod types;
 pub mod value;
 
-pub use error::{EngineError, Result};
 pub use catalog::{Catalog, Source, WindowInfo};
-pub use engine::{properties, Engine, EngineConfig, EntityRow, Session, StatementResult, COMMAND_TOPIC};
+pub use engine::{
+    properties, Engine, EngineConfig, EntityRow, Session, StatementResult, COMMAND_TOPIC,
+};
+pub use error::{EngineError, Result};
 pub use format::{Format, FormatKind};
 pub use log_client::{EmbeddedLog, InRecord, LogClient, OutRecord};
 pub use processing_log::{PROCESSING_LOG_STREAM, PROCESSING_LOG_TOPIC};
+pub use query::push::{PushQuery, Row};
 pub use query::PersistentQuery;
 pub use schema::{Column, ColumnKind, LogicalSchema};
 pub use types::SqlType;

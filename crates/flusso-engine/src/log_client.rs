@@ -103,7 +103,12 @@ impl LogClient for EmbeddedLog {
     }
 
     async fn topics(&self) -> Result<Vec<String>> {
-        Ok(self.log.topics().iter().map(|t| t.name().to_string()).collect())
+        Ok(self
+            .log
+            .topics()
+            .iter()
+            .map(|t| t.name().to_string())
+            .collect())
     }
 
     async fn delete_topic(&self, topic: &str) -> Result<()> {

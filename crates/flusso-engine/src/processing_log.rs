@@ -62,7 +62,13 @@ impl ProcessingLog {
     }
 
     /// A record that did not deserialize.
-    pub async fn deserialization_error(&self, query: &str, topic: &str, partition: i32, e: &DecodeError) {
+    pub async fn deserialization_error(
+        &self,
+        query: &str,
+        topic: &str,
+        partition: i32,
+        e: &DecodeError,
+    ) {
         self.write(
             &format!("{query}.KsqlTopic.Source.deserializer"),
             json!({
@@ -82,7 +88,14 @@ impl ProcessingLog {
     }
 
     /// A record whose expressions failed.
-    pub async fn record_processing_error(&self, query: &str, topic: &str, partition: i32, offset: i64, message: &str) {
+    pub async fn record_processing_error(
+        &self,
+        query: &str,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        message: &str,
+    ) {
         self.write(
             &format!("{query}.Project"),
             json!({

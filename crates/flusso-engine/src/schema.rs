@@ -78,7 +78,11 @@ impl LogicalSchema {
 
     /// Key columns first, then the others, as `SELECT *` and DESCRIBE list them.
     pub fn ordered(&self) -> Vec<&Column> {
-        let mut out: Vec<&Column> = self.columns.iter().filter(|c| c.kind == ColumnKind::Key).collect();
+        let mut out: Vec<&Column> = self
+            .columns
+            .iter()
+            .filter(|c| c.kind == ColumnKind::Key)
+            .collect();
         out.extend(self.columns.iter().filter(|c| c.kind != ColumnKind::Key));
         out
     }

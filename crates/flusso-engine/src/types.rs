@@ -100,9 +100,7 @@ impl SqlType {
                 .get(name)
                 .or_else(|| types.get(&name.to_uppercase()))
                 .cloned()
-                .ok_or_else(|| {
-                    EngineError::statement(format!("Unknown type: {name}"))
-                })?,
+                .ok_or_else(|| EngineError::statement(format!("Unknown type: {name}")))?,
         })
     }
 
@@ -164,7 +162,9 @@ impl SqlType {
             DataType::List(f)
             | DataType::LargeList(f)
             | DataType::ListView(f)
-            | DataType::FixedSizeList(f, _) => SqlType::Array(Box::new(SqlType::from_arrow(f.data_type())?)),
+            | DataType::FixedSizeList(f, _) => {
+                SqlType::Array(Box::new(SqlType::from_arrow(f.data_type())?))
+            }
             DataType::Map(entries, _) => match entries.data_type() {
                 DataType::Struct(kv) if kv.len() == 2 => SqlType::Map(
                     Box::new(SqlType::from_arrow(kv[0].data_type())?),
@@ -193,7 +193,10 @@ impl SqlType {
 
     /// Whether the type is ARRAY, MAP or STRUCT.
     pub fn is_nested(&self) -> bool {
-        matches!(self, SqlType::Array(_) | SqlType::Map(..) | SqlType::Struct(_))
+        matches!(
+            self,
+            SqlType::Array(_) | SqlType::Map(..) | SqlType::Struct(_)
+        )
     }
 }
 
@@ -235,7 +238,10 @@ mod tests {
     fn arrow_round_trip() {
         let t = SqlType::Struct(vec![
             ("A".into(), SqlType::Array(Box::new(SqlType::Decimal(4, 2)))),
-            ("B".into(), SqlType::Map(Box::new(SqlType::String), Box::new(SqlType::Timestamp))),
+            (
+                "B".into(),
+                SqlType::Map(Box::new(SqlType::String), Box::new(SqlType::Timestamp)),
+            ),
         ]);
         assert_eq!(SqlType::from_arrow(&t.to_arrow()), Some(t.clone()));
         assert_eq!(

@@ -149,7 +149,11 @@ pub fn parse_decimal(text: &str, precision: u8, scale: i8) -> Option<i128> {
     if int_part.is_empty() && frac_part.is_empty() {
         return None;
     }
-    if !int_part.chars().chain(frac_part.chars()).all(|c| c.is_ascii_digit()) {
+    if !int_part
+        .chars()
+        .chain(frac_part.chars())
+        .all(|c| c.is_ascii_digit())
+    {
         return None;
     }
     let all: String = format!("{int_part}{frac_part}");
@@ -157,7 +161,9 @@ pub fn parse_decimal(text: &str, precision: u8, scale: i8) -> Option<i128> {
     let shift = exp - frac_part.len() as i32 + scale as i32;
     let mut unscaled: i128 = 0;
     for c in all.chars() {
-        unscaled = unscaled.checked_mul(10)?.checked_add((c as u8 - b'0') as i128)?;
+        unscaled = unscaled
+            .checked_mul(10)?
+            .checked_add((c as u8 - b'0') as i128)?;
     }
     if shift >= 0 {
         for _ in 0..shift {
@@ -226,10 +232,18 @@ pub fn java_double_to_string(x: f64) -> String {
         return "NaN".into();
     }
     if x.is_infinite() {
-        return if x > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+        return if x > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
     }
     if x == 0.0 {
-        return if x.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
+        return if x.is_sign_negative() {
+            "-0.0".into()
+        } else {
+            "0.0".into()
+        };
     }
     let abs = x.abs();
     if (1e-3..1e7).contains(&abs) {
@@ -264,7 +278,12 @@ pub fn from_json(j: &Json, t: &SqlType) -> Result<ScalarValue, String> {
     if j.is_null() {
         return Ok(null_of(t));
     }
-    let mismatch = || format!("Can't convert type. sourceType: {}, requiredType: {t}", json_kind(j));
+    let mismatch = || {
+        format!(
+            "Can't convert type. sourceType: {}, requiredType: {t}",
+            json_kind(j)
+        )
+    };
     Ok(match t {
         SqlType::Boolean => match j {
             Json::Bool(b) => ScalarValue::Boolean(Some(*b)),
@@ -352,7 +371,10 @@ pub fn from_json(j: &Json, t: &SqlType) -> Result<ScalarValue, String> {
                 let entries = entries
                     .iter()
                     .map(|(key, value)| {
-                        Ok((from_json(&Json::String(key.clone()), k)?, from_json(value, v)?))
+                        Ok((
+                            from_json(&Json::String(key.clone()), k)?,
+                            from_json(value, v)?,
+                        ))
                     })
                     .collect::<Result<Vec<_>, String>>()?;
                 map_value(k, v, entries)?
@@ -427,9 +449,9 @@ pub fn to_json(v: &ScalarValue) -> Json {
             }
         }
         ScalarValue::Decimal128(Some(u), _, s) => number(&json_decimal(*u, *s)),
-        ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s)) => {
-            Json::String(s.clone())
-        }
+        ScalarValue::Utf8(Some(s))
+        | ScalarValue::LargeUtf8(Some(s))
+        | ScalarValue::Utf8View(Some(s)) => Json::String(s.clone()),
         ScalarValue::Binary(Some(b))
         | ScalarValue::LargeBinary(Some(b))
         | ScalarValue::BinaryView(Some(b))
@@ -446,7 +468,13 @@ pub fn to_json(v: &ScalarValue) -> Json {
         ScalarValue::TimestampMicrosecond(Some(t), _) => Json::from(*t / 1000),
         ScalarValue::TimestampNanosecond(Some(t), _) => Json::from(*t / 1_000_000),
         ScalarValue::List(_) | ScalarValue::LargeList(_) | ScalarValue::FixedSizeList(_) => {
-            Json::Array(list_items(v).unwrap_or_default().iter().map(to_json).collect())
+            Json::Array(
+                list_items(v)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(to_json)
+                    .collect(),
+            )
         }
         ScalarValue::Struct(_) => Json::Object(
             struct_fields(v)
@@ -473,15 +501,15 @@ pub fn to_text(v: &ScalarValue) -> Option<String> {
         return None;
     }
     Some(match v {
-        ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s)) => {
-            s.clone()
-        }
+        ScalarValue::Utf8(Some(s))
+        | ScalarValue::LargeUtf8(Some(s))
+        | ScalarValue::Utf8View(Some(s)) => s.clone(),
         ScalarValue::Float64(Some(f)) => java_double_to_string(*f),
         ScalarValue::Float32(Some(f)) => java_double_to_string(*f as f64),
         ScalarValue::Decimal128(Some(u), _, s) => decimal_to_string(*u, *s),
-        ScalarValue::Binary(Some(b)) | ScalarValue::LargeBinary(Some(b)) | ScalarValue::BinaryView(Some(b)) => {
-            base64::engine::general_purpose::STANDARD.encode(b)
-        }
+        ScalarValue::Binary(Some(b))
+        | ScalarValue::LargeBinary(Some(b))
+        | ScalarValue::BinaryView(Some(b)) => base64::engine::general_purpose::STANDARD.encode(b),
         ScalarValue::Boolean(Some(b)) => b.to_string(),
         other => match to_json(other) {
             Json::String(s) => s,
@@ -532,7 +560,10 @@ mod tests {
     fn nested_json_round_trip() {
         let t = SqlType::Struct(vec![
             ("A".into(), SqlType::Array(Box::new(SqlType::Int))),
-            ("M".into(), SqlType::Map(Box::new(SqlType::String), Box::new(SqlType::Double))),
+            (
+                "M".into(),
+                SqlType::Map(Box::new(SqlType::String), Box::new(SqlType::Double)),
+            ),
         ]);
         let j: Json = serde_json::from_str(r#"{"a":[1,null,3],"M":{"x":1.5}}"#).unwrap();
         let v = from_json(&j, &t).unwrap();

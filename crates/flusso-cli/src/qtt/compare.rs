@@ -37,11 +37,15 @@ pub fn matches(expected: &Json, actual: &Json, t: Option<&SqlType>) -> bool {
         (Json::Null, Json::Null) => true,
         (Json::Null, _) | (_, Json::Null) => false,
         (Json::Bool(a), Json::Bool(b)) => a == b,
-        (Json::Number(a), Json::Number(b)) => {
-            numbers_equal(&a.to_string(), &b.to_string(), matches!(t, Some(SqlType::Decimal(..))))
-        }
+        (Json::Number(a), Json::Number(b)) => numbers_equal(
+            &a.to_string(),
+            &b.to_string(),
+            matches!(t, Some(SqlType::Decimal(..))),
+        ),
         (Json::String(a), Json::String(b)) => a == b,
-        (Json::String(a), Json::Number(b)) => big_decimal(a).is_some() && big_decimal(a) == big_decimal(&b.to_string()),
+        (Json::String(a), Json::Number(b)) => {
+            big_decimal(a).is_some() && big_decimal(a) == big_decimal(&b.to_string())
+        }
         (Json::Array(a), Json::Array(b)) => {
             let inner = match t {
                 Some(SqlType::Array(e)) => Some(e.as_ref()),

@@ -144,7 +144,13 @@ pub fn load_file(path: &Path) -> Result<Vec<Variant>, String> {
         let configs: Vec<Option<String>> = match case.get("config").and_then(|f| f.as_array()) {
             Some(f) if !f.is_empty() => f
                 .iter()
-                .map(|x| Some(x.as_str().map(String::from).unwrap_or_else(|| x.to_string())))
+                .map(|x| {
+                    Some(
+                        x.as_str()
+                            .map(String::from)
+                            .unwrap_or_else(|| x.to_string()),
+                    )
+                })
                 .collect(),
             _ => vec![None],
         };
@@ -163,7 +169,11 @@ pub fn load_file(path: &Path) -> Result<Vec<Variant>, String> {
                 let statements: Vec<String> = c
                     .get("statements")
                     .and_then(|s| s.as_array())
-                    .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|x| x.as_str().map(String::from))
+                            .collect()
+                    })
                     .unwrap_or_default();
                 let properties = c
                     .get("properties")
@@ -171,13 +181,25 @@ pub fn load_file(path: &Path) -> Result<Vec<Variant>, String> {
                     .map(|o| {
                         o.iter()
                             .map(|(k, v)| {
-                                (k.clone(), v.as_str().map(String::from).unwrap_or_else(|| v.to_string()))
+                                (
+                                    k.clone(),
+                                    v.as_str()
+                                        .map(String::from)
+                                        .unwrap_or_else(|| v.to_string()),
+                                )
                             })
                             .collect()
                     })
                     .unwrap_or_default();
                 let skip = needs_registry(&c, &statements);
-                out.push(Variant { name: vname, file: file.clone(), statements, properties, case: c, skip });
+                out.push(Variant {
+                    name: vname,
+                    file: file.clone(),
+                    statements,
+                    properties,
+                    case: c,
+                    skip,
+                });
             }
         }
     }

@@ -48,7 +48,10 @@ enum Outcome {
 /// Runs the suite; returns an error when the baseline is not met.
 pub fn run(args: QttArgs) -> anyhow::Result<()> {
     if args.backend != "embedded" {
-        anyhow::bail!("backend '{}' is not available yet; use --backend embedded", args.backend);
+        anyhow::bail!(
+            "backend '{}' is not available yet; use --backend embedded",
+            args.backend
+        );
     }
     let mut files: Vec<PathBuf> = if args.dir.is_file() {
         vec![args.dir.clone()]
@@ -83,18 +86,24 @@ pub fn run(args: QttArgs) -> anyhow::Result<()> {
             handles.push(tokio::spawn(async move {
                 let _permit = permit.acquire_owned().await;
                 if let Some(reason) = &v.skip {
-                    return (v.file.clone(), v.name.clone(), Outcome::Skipped, reason.clone());
+                    return (
+                        v.file.clone(),
+                        v.name.clone(),
+                        Outcome::Skipped,
+                        reason.clone(),
+                    );
                 }
                 let inner = tokio::spawn({
                     let v = v.clone();
                     async move { run::run_variant(&v).await }
                 });
-                let (outcome, reason) = match tokio::time::timeout(Duration::from_secs(30), inner).await {
-                    Ok(Ok(Ok(()))) => (Outcome::Passed, String::new()),
-                    Ok(Ok(Err(e))) => (Outcome::Failed, e),
-                    Ok(Err(join)) => (Outcome::Failed, format!("panicked: {join}")),
-                    Err(_) => (Outcome::Failed, "timed out".into()),
-                };
+                let (outcome, reason) =
+                    match tokio::time::timeout(Duration::from_secs(30), inner).await {
+                        Ok(Ok(Ok(()))) => (Outcome::Passed, String::new()),
+                        Ok(Ok(Err(e))) => (Outcome::Failed, e),
+                        Ok(Err(join)) => (Outcome::Failed, format!("panicked: {join}")),
+                        Err(_) => (Outcome::Failed, "timed out".into()),
+                    };
                 (v.file.clone(), v.name.clone(), outcome, reason)
             }));
         }
@@ -144,7 +153,8 @@ pub fn run(args: QttArgs) -> anyhow::Result<()> {
     );
     println!("{passed} passed, {failed} failed, {skipped} skipped");
     if let Some(path) = &args.baseline {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
         let floor: usize = text
             .lines()
             .find_map(|l| l.trim().parse().ok())

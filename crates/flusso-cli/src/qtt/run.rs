@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use flusso_engine::{
-    ColumnKind, EmbeddedLog, Engine, EngineConfig, FormatKind, LogClient, OutRecord, Session, Source,
-    SqlType,
+    ColumnKind, EmbeddedLog, Engine, EngineConfig, FormatKind, LogClient, OutRecord, Session,
+    Source, SqlType,
 };
 use flusso_log::{Log, LogConfig};
 use serde_json::Value as Json;
@@ -69,13 +69,23 @@ async fn run_in(v: &Variant, log: Arc<dyn LogClient>) -> Result<(), String> {
         }
     }
     for (t, p) in &topics {
-        log.create_topic(t, *p, false).await.map_err(|e| e.to_string())?;
+        log.create_topic(t, *p, false)
+            .await
+            .map_err(|e| e.to_string())?;
     }
 
-    let config = EngineConfig { properties: BTreeMap::new(), spawn_queries: false, durable: false };
-    let engine = Engine::open(Arc::clone(&log), config).await.map_err(|e| e.to_string())?;
+    let config = EngineConfig {
+        properties: BTreeMap::new(),
+        spawn_queries: false,
+        durable: false,
+    };
+    let engine = Engine::open(Arc::clone(&log), config)
+        .await
+        .map_err(|e| e.to_string())?;
     let mut session = Session::default();
-    session.properties.insert("auto.offset.reset".into(), "earliest".into());
+    session
+        .properties
+        .insert("auto.offset.reset".into(), "earliest".into());
     for (k, val) in &v.properties {
         session.properties.insert(k.clone(), val.clone());
     }
@@ -85,9 +95,9 @@ async fn run_in(v: &Variant, log: Arc<dyn LogClient>) -> Result<(), String> {
                 Some(ee) => {
                     let message = e.to_string();
                     match ee.get("message").and_then(|m| m.as_str()) {
-                        Some(m) if !message.contains(m) => Err(format!(
-                            "expected error containing {m:?}, got {message:?}"
-                        )),
+                        Some(m) if !message.contains(m) => {
+                            Err(format!("expected error containing {m:?}, got {message:?}"))
+                        }
                         _ => Ok(()),
                     }
                 }
@@ -101,7 +111,9 @@ async fn run_in(v: &Variant, log: Arc<dyn LogClient>) -> Result<(), String> {
             .and_then(|t| t.as_str())
             .is_some_and(|t| t.contains("StreamsException"));
         if !runtime {
-            return Err(format!("expected an error ({ee}) but every statement succeeded"));
+            return Err(format!(
+                "expected an error ({ee}) but every statement succeeded"
+            ));
         }
     }
 
@@ -127,14 +139,27 @@ async fn run_in(v: &Variant, log: Arc<dyn LogClient>) -> Result<(), String> {
             let value = encode_side(source.as_deref(), input.get("value"), false)?;
             let timestamp = input.get("timestamp").and_then(|t| t.as_i64()).unwrap_or(0);
             let headers = decode_headers(input.get("headers"))?;
-            let partitions = log.partitions(topic).await.map_err(|e| e.to_string())?.unwrap_or(1);
+            let partitions = log
+                .partitions(topic)
+                .await
+                .map_err(|e| e.to_string())?
+                .unwrap_or(1);
             let partition = match &key {
                 Some(k) => flusso_engine_partition(k, partitions),
                 None => 0,
             };
-            log.produce(topic, partition, &[OutRecord { key, value, timestamp, headers }])
-                .await
-                .map_err(|e| e.to_string())?;
+            log.produce(
+                topic,
+                partition,
+                &[OutRecord {
+                    key,
+                    value,
+                    timestamp,
+                    headers,
+                }],
+            )
+            .await
+            .map_err(|e| e.to_string())?;
             engine.drain().await.map_err(|e| e.to_string())?;
         }
     }
@@ -143,7 +168,11 @@ async fn run_in(v: &Variant, log: Arc<dyn LogClient>) -> Result<(), String> {
     let mut by_topic: BTreeMap<String, Vec<&Json>> = BTreeMap::new();
     if let Some(outputs) = case.get("outputs").and_then(|o| o.as_array()) {
         for o in outputs {
-            let t = o.get("topic").and_then(|t| t.as_str()).unwrap_or("").to_string();
+            let t = o
+                .get("topic")
+                .and_then(|t| t.as_str())
+                .unwrap_or("")
+                .to_string();
             by_topic.entry(t).or_default().push(o);
         }
     }
@@ -154,13 +183,20 @@ async fn run_in(v: &Variant, log: Arc<dyn LogClient>) -> Result<(), String> {
             .into_iter()
             .find(|s| sink_names.contains(&s.name))
             .or_else(|| catalog.sources_on_topic(topic).into_iter().next());
-        let partitions = log.partitions(topic).await.map_err(|e| e.to_string())?.unwrap_or(0);
+        let partitions = log
+            .partitions(topic)
+            .await
+            .map_err(|e| e.to_string())?
+            .unwrap_or(0);
         let mut queues = Vec::new();
         for p in 0..partitions {
             let mut recs = Vec::new();
             let mut offset = 0;
             loop {
-                let batch = log.fetch(topic, p, offset, 1 << 20).await.map_err(|e| e.to_string())?;
+                let batch = log
+                    .fetch(topic, p, offset, 1 << 20)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 let Some(last) = batch.last() else { break };
                 offset = last.offset + 1;
                 recs.extend(batch);
@@ -237,14 +273,21 @@ fn murmur2(data: &[u8]) -> i32 {
     h as i32
 }
 
-fn decode_headers(h: Option<&Json>) -> Result<Vec<(String, Option<Vec<u8>>)>, String> {
+/// Record headers: name and optional value.
+type Headers = Vec<(String, Option<Vec<u8>>)>;
+
+fn decode_headers(h: Option<&Json>) -> Result<Headers, String> {
     let Some(Json::Array(items)) = h else {
         return Ok(vec![]);
     };
     items
         .iter()
         .map(|i| {
-            let k = i.get("KEY").and_then(|k| k.as_str()).unwrap_or("").to_string();
+            let k = i
+                .get("KEY")
+                .and_then(|k| k.as_str())
+                .unwrap_or("")
+                .to_string();
             let v = match i.get("VALUE") {
                 Some(Json::String(s)) => Some(
                     base64::engine::general_purpose::STANDARD
@@ -267,7 +310,11 @@ fn side_columns(source: &Source, key: bool) -> Vec<(String, SqlType)> {
 }
 
 /// Serializes a test record's key or value as the reading source's format would carry it.
-fn encode_side(source: Option<&Source>, v: Option<&Json>, key: bool) -> Result<Option<Vec<u8>>, String> {
+fn encode_side(
+    source: Option<&Source>,
+    v: Option<&Json>,
+    key: bool,
+) -> Result<Option<Vec<u8>>, String> {
     let Some(v) = v else { return Ok(None) };
     if v.is_null() {
         return Ok(None);
@@ -278,7 +325,11 @@ fn encode_side(source: Option<&Source>, v: Option<&Json>, key: bool) -> Result<O
             other => other.to_string().into_bytes(),
         }));
     };
-    let format = if key { &source.key_format } else { &source.value_format };
+    let format = if key {
+        &source.key_format
+    } else {
+        &source.value_format
+    };
     let columns = side_columns(source, key);
     match format.kind {
         FormatKind::Json => Ok(Some(v.to_string().into_bytes())),
@@ -293,7 +344,9 @@ fn encode_side(source: Option<&Source>, v: Option<&Json>, key: bool) -> Result<O
             };
             let value = match (v, t) {
                 // KAFKA STRING values given as JSON text.
-                (Json::String(_), _) | (_, SqlType::String) => flusso_engine::value::from_json(v, t)?,
+                (Json::String(_), _) | (_, SqlType::String) => {
+                    flusso_engine::value::from_json(v, t)?
+                }
                 _ => flusso_engine::value::from_json(v, t)?,
             };
             format.encode(&[value], &columns, key)
@@ -302,14 +355,25 @@ fn encode_side(source: Option<&Source>, v: Option<&Json>, key: bool) -> Result<O
 }
 
 /// A produced key or value as test JSON, with its SQL type.
-fn decode_side(source: Option<&Source>, bytes: Option<&[u8]>, key: bool) -> (Json, Option<SqlType>) {
+fn decode_side(
+    source: Option<&Source>,
+    bytes: Option<&[u8]>,
+    key: bool,
+) -> (Json, Option<SqlType>) {
     let Some(bytes) = bytes else {
         return (Json::Null, None);
     };
     let Some(source) = source else {
-        return (Json::String(String::from_utf8_lossy(bytes).into_owned()), None);
+        return (
+            Json::String(String::from_utf8_lossy(bytes).into_owned()),
+            None,
+        );
     };
-    let format = if key { &source.key_format } else { &source.value_format };
+    let format = if key {
+        &source.key_format
+    } else {
+        &source.value_format
+    };
     let columns = side_columns(source, key);
     let unwrapped = key || format.unwrapped(&columns);
     let t = if unwrapped && columns.len() == 1 {
@@ -336,7 +400,11 @@ fn describe(source: Option<&Source>, r: &flusso_engine::InRecord) -> String {
     format!("key={k} value={v} ts={}", r.timestamp)
 }
 
-fn record_matches(source: Option<&Source>, e: &Json, r: &flusso_engine::InRecord) -> Result<(), String> {
+fn record_matches(
+    source: Option<&Source>,
+    e: &Json,
+    r: &flusso_engine::InRecord,
+) -> Result<(), String> {
     if e.get("window").is_some() {
         return Err("windowed output keys are not supported yet".into());
     }
@@ -355,7 +423,11 @@ fn record_matches(source: Option<&Source>, e: &Json, r: &flusso_engine::InRecord
             return Err(format!("timestamp: expected {ts}, got {}", r.timestamp));
         }
     }
-    let eh = e.get("headers").and_then(|h| h.as_array()).map(|a| a.len()).unwrap_or(0);
+    let eh = e
+        .get("headers")
+        .and_then(|h| h.as_array())
+        .map(|a| a.len())
+        .unwrap_or(0);
     if eh != r.headers.len() {
         return Err(format!("headers: expected {eh}, got {}", r.headers.len()));
     }
@@ -363,8 +435,15 @@ fn record_matches(source: Option<&Source>, e: &Json, r: &flusso_engine::InRecord
 }
 
 /// Parses a post-condition schema (`ID BIGINT KEY, NAME STRING`) into (name, type, key).
-fn parse_schema(schema: &str, types: &std::collections::HashMap<String, SqlType>) -> Result<Vec<(String, SqlType, bool)>, String> {
-    let kind = if schema.to_uppercase().contains("PRIMARY KEY") { "TABLE" } else { "STREAM" };
+fn parse_schema(
+    schema: &str,
+    types: &std::collections::HashMap<String, SqlType>,
+) -> Result<Vec<(String, SqlType, bool)>, String> {
+    let kind = if schema.to_uppercase().contains("PRIMARY KEY") {
+        "TABLE"
+    } else {
+        "STREAM"
+    };
     let sql = format!("CREATE {kind} X ({schema}) WITH (kafka_topic='x', value_format='JSON');");
     let stmts = flusso_sql::parse(&sql).map_err(|e| format!("post schema {schema:?}: {e}"))?;
     let flusso_sql::StatementKind::CreateSource(c) = &stmts[0].kind else {
@@ -378,7 +457,10 @@ fn parse_schema(schema: &str, types: &std::collections::HashMap<String, SqlType>
                 SqlType::from_ast(&d.data_type, types).map_err(|e| e.to_string())?,
                 matches!(
                     d.constraint,
-                    Some(flusso_sql::ast::ColumnConstraint::Key | flusso_sql::ast::ColumnConstraint::PrimaryKey)
+                    Some(
+                        flusso_sql::ast::ColumnConstraint::Key
+                            | flusso_sql::ast::ColumnConstraint::PrimaryKey
+                    )
                 ),
             ))
         })
@@ -386,7 +468,9 @@ fn parse_schema(schema: &str, types: &std::collections::HashMap<String, SqlType>
 }
 
 async fn check_post(engine: &Engine, case: &Json) -> Result<(), String> {
-    let Some(post) = case.get("post") else { return Ok(()) };
+    let Some(post) = case.get("post") else {
+        return Ok(());
+    };
     let catalog = engine.catalog();
     if let Some(sources) = post.get("sources").and_then(|s| s.as_array()) {
         for s in sources {
@@ -396,7 +480,10 @@ async fn check_post(engine: &Engine, case: &Json) -> Result<(), String> {
                 .ok_or_else(|| format!("post: source {name} does not exist"))?;
             if let Some(t) = s.get("type").and_then(|t| t.as_str()) {
                 if !t.eq_ignore_ascii_case(source.kind_name()) {
-                    return Err(format!("post: {name} is a {}, expected {t}", source.kind_name()));
+                    return Err(format!(
+                        "post: {name} is a {}, expected {t}",
+                        source.kind_name()
+                    ));
                 }
             }
             if let Some(schema) = s.get("schema").and_then(|t| t.as_str()) {
@@ -405,7 +492,13 @@ async fn check_post(engine: &Engine, case: &Json) -> Result<(), String> {
                     .schema
                     .ordered()
                     .iter()
-                    .map(|c| (c.name.clone(), c.sql_type.clone(), c.kind == ColumnKind::Key))
+                    .map(|c| {
+                        (
+                            c.name.clone(),
+                            c.sql_type.clone(),
+                            c.kind == ColumnKind::Key,
+                        )
+                    })
                     .collect();
                 if expected != actual {
                     return Err(format!(
@@ -417,18 +510,27 @@ async fn check_post(engine: &Engine, case: &Json) -> Result<(), String> {
             let format_name = |f: &Json| -> Option<String> {
                 match f {
                     Json::String(s) => Some(s.to_uppercase()),
-                    Json::Object(o) => o.get("format").and_then(|x| x.as_str()).map(|s| s.to_uppercase()),
+                    Json::Object(o) => o
+                        .get("format")
+                        .and_then(|x| x.as_str())
+                        .map(|s| s.to_uppercase()),
                     _ => None,
                 }
             };
             if let Some(k) = s.get("keyFormat").and_then(format_name) {
                 if k != source.key_format.kind.name() {
-                    return Err(format!("post: key format of {name}: expected {k}, got {}", source.key_format.kind.name()));
+                    return Err(format!(
+                        "post: key format of {name}: expected {k}, got {}",
+                        source.key_format.kind.name()
+                    ));
                 }
             }
             if let Some(v) = s.get("valueFormat").and_then(format_name) {
                 if v != source.value_format.kind.name() {
-                    return Err(format!("post: value format of {name}: expected {v}, got {}", source.value_format.kind.name()));
+                    return Err(format!(
+                        "post: value format of {name}: expected {v}, got {}",
+                        source.value_format.kind.name()
+                    ));
                 }
             }
         }
@@ -445,13 +547,19 @@ async fn check_post(engine: &Engine, case: &Json) -> Result<(), String> {
         if let Some(list) = topics.get("topics").and_then(|t| t.as_array()) {
             for t in list {
                 let name = t.get("name").and_then(|n| n.as_str()).unwrap_or("");
-                let parts = engine.log().partitions(name).await.map_err(|e| e.to_string())?;
+                let parts = engine
+                    .log()
+                    .partitions(name)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 let Some(parts) = parts else {
                     return Err(format!("post: topic {name} does not exist"));
                 };
                 if let Some(p) = t.get("partitions").and_then(|p| p.as_i64()) {
                     if p as i32 != parts {
-                        return Err(format!("post: topic {name} has {parts} partitions, expected {p}"));
+                        return Err(format!(
+                            "post: topic {name} has {parts} partitions, expected {p}"
+                        ));
                     }
                 }
             }

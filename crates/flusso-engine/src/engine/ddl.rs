@@ -82,10 +82,21 @@ pub(crate) fn columns_of(
             ColumnKind::Key => check_key_type(&d.name, &sql_type)?,
             _ => {}
         }
-        columns.push(Column { name: d.name.clone(), sql_type, kind });
+        columns.push(Column {
+            name: d.name.clone(),
+            sql_type,
+            kind,
+        });
     }
-    if columns.iter().filter(|c| c.kind == ColumnKind::Header(None)).count() > 1 {
-        return Err(EngineError::statement("Schema already contains a HEADERS column."));
+    if columns
+        .iter()
+        .filter(|c| c.kind == ColumnKind::Header(None))
+        .count()
+        > 1
+    {
+        return Err(EngineError::statement(
+            "Schema already contains a HEADERS column.",
+        ));
     }
     if source_type == SourceType::Table && !columns.iter().any(|c| c.kind == ColumnKind::Key) {
         return Err(EngineError::statement(
@@ -146,7 +157,14 @@ pub(crate) fn check_formats(
     value_format.check_columns(&value, false)?;
     if value_format.kind == FormatKind::Kafka {
         for (_, t) in &value {
-            if matches!(t, SqlType::Boolean | SqlType::Decimal(..) | SqlType::Date | SqlType::Time | SqlType::Timestamp) {
+            if matches!(
+                t,
+                SqlType::Boolean
+                    | SqlType::Decimal(..)
+                    | SqlType::Date
+                    | SqlType::Time
+                    | SqlType::Timestamp
+            ) {
                 return Err(EngineError::statement(format!(
                     "The 'KAFKA' format does not support type '{}'",
                     crate::format::kafka_type_name(t)
@@ -156,10 +174,16 @@ pub(crate) fn check_formats(
     }
     for f in [key_format, value_format] {
         if f.kind == FormatKind::Json {
-            let cols = if std::ptr::eq(f, key_format) { &key } else { &value };
+            let cols = if std::ptr::eq(f, key_format) {
+                &key
+            } else {
+                &value
+            };
             for (_, t) in cols {
                 if has_non_string_map_key(t) {
-                    return Err(EngineError::statement("JSON only supports MAP types with STRING keys"));
+                    return Err(EngineError::statement(
+                        "JSON only supports MAP types with STRING keys",
+                    ));
                 }
             }
         }
@@ -185,7 +209,12 @@ pub(crate) fn formats_from(
     has_key: bool,
 ) -> Result<(Format, Format)> {
     let (key_name, value_name) = props.formats()?;
-    let prop = |name: &str| properties.get(name).or_else(|| config.properties.get(name)).cloned();
+    let prop = |name: &str| {
+        properties
+            .get(name)
+            .or_else(|| config.properties.get(name))
+            .cloned()
+    };
     let value = match value_name {
         Some(v) => Format::new(FormatKind::parse(&v)?),
         None => match inherit {
@@ -203,19 +232,25 @@ pub(crate) fn formats_from(
     let key = match key_name {
         Some(k) => Format::new(FormatKind::parse(&k)?),
         None => match inherit {
-            Some((k, _)) if k.kind != FormatKind::None => Format { delimiter: ',', ..k.clone() },
+            Some((k, _)) if k.kind != FormatKind::None => Format {
+                delimiter: ',',
+                ..k.clone()
+            },
             _ => match prop("ksql.persistence.default.format.key") {
                 Some(k) => Format::new(FormatKind::parse(&k)?),
                 None => Format::new(FormatKind::Kafka),
             },
         },
     };
-    let key = if !has_key && !props.formats()?.0.is_some() {
+    let key = if !has_key && props.formats()?.0.is_none() {
         Format::new(FormatKind::None)
     } else {
         key
     };
-    let value = Format { wrap_single: true, ..value };
+    let value = Format {
+        wrap_single: true,
+        ..value
+    };
     Ok((key, value))
 }
 
@@ -250,10 +285,13 @@ pub(crate) fn source_from_create(
     }
     let schema = columns_of(c.source_type, &c.columns, types)?;
     let topic = props.string("KAFKA_TOPIC").ok_or_else(|| {
-        EngineError::statement("Missing required property \"KAFKA_TOPIC\" which has no default value.")
+        EngineError::statement(
+            "Missing required property \"KAFKA_TOPIC\" which has no default value.",
+        )
     })?;
     let has_key = !schema.key().is_empty();
-    let (mut key_format, mut value_format) = formats_from(&props, config, properties, None, has_key)?;
+    let (mut key_format, mut value_format) =
+        formats_from(&props, config, properties, None, has_key)?;
     if !has_key && props.formats()?.0.is_some() && key_format.kind != FormatKind::None {
         // A declared key format on a key-less source is kept.
     }
@@ -261,7 +299,13 @@ pub(crate) fn source_from_create(
         .get("ksql.persistence.wrap.single.values")
         .or_else(|| config.properties.get("ksql.persistence.wrap.single.values"))
         .and_then(|v| v.parse::<bool>().ok());
-    apply_format_props(&props, &mut key_format, &mut value_format, schema.value().len(), default_wrap)?;
+    apply_format_props(
+        &props,
+        &mut key_format,
+        &mut value_format,
+        schema.value().len(),
+        default_wrap,
+    )?;
     check_formats(&key_format, &value_format, &schema)?;
     let timestamp = match props.string("TIMESTAMP") {
         Some(col) => {
@@ -300,15 +344,22 @@ pub(crate) fn source_from_create(
                         "{kind} windows require 'WINDOW_SIZE' to be provided in the WITH clause. For example: 'WINDOW_SIZE'='10 SECONDS'"
                     ))
                 })?;
-                WindowInfo::Time { hopping: kind == "HOPPING", size: parse_window_size(&size)? }
+                WindowInfo::Time {
+                    hopping: kind == "HOPPING",
+                    size: parse_window_size(&size)?,
+                }
             }
             other => {
-                return Err(EngineError::statement(format!("Unknown WINDOW_TYPE: {other}")))
+                return Err(EngineError::statement(format!(
+                    "Unknown WINDOW_TYPE: {other}"
+                )))
             }
         }),
     };
     if window.is_some() && !has_key {
-        return Err(EngineError::statement("Windowed sources require a key column."));
+        return Err(EngineError::statement(
+            "Windowed sources require a key column.",
+        ));
     }
     Ok(Source {
         name: c.name.clone(),
@@ -349,7 +400,9 @@ pub(crate) fn parse_window_size(text: &str) -> Result<i64> {
 /// A column name given as a property: unquoted names are upper-cased.
 pub(crate) fn normalise_column(name: &str) -> String {
     let t = name.trim();
-    if t.len() >= 2 && ((t.starts_with('`') && t.ends_with('`')) || (t.starts_with('"') && t.ends_with('"'))) {
+    if t.len() >= 2
+        && ((t.starts_with('`') && t.ends_with('`')) || (t.starts_with('"') && t.ends_with('"')))
+    {
         t[1..t.len() - 1].to_string()
     } else {
         t.to_uppercase()
@@ -361,7 +414,15 @@ impl Engine {
         let existing = self.source(&c.name);
         if let Some(e) = &existing {
             if c.if_not_exists {
-                return Ok((StatementResult::Message(format!("Cannot add {} '{}': A {} with the same name already exists", kind_word(c.source_type), c.name, kind_word(e.source_type))), None));
+                return Ok((
+                    StatementResult::Message(format!(
+                        "Cannot add {} '{}': A {} with the same name already exists",
+                        kind_word(c.source_type),
+                        c.name,
+                        kind_word(e.source_type)
+                    )),
+                    None,
+                ));
             }
             if c.or_replace && (c.is_source || e.is_source) {
                 return Err(EngineError::statement(format!(
@@ -387,7 +448,10 @@ impl Engine {
             Some(_) => {}
             None => match props.int("PARTITIONS")? {
                 Some(p) if p > 0 => {
-                    self.inner.log.create_topic(&source.topic, p as i32, false).await?;
+                    self.inner
+                        .log
+                        .create_topic(&source.topic, p as i32, false)
+                        .await?;
                 }
                 _ => {
                     return Err(EngineError::statement(format!(
@@ -399,8 +463,18 @@ impl Engine {
         }
         let name = source.name.clone();
         let kind = source.kind_name();
-        self.inner.catalog.write().sources.insert(name.clone(), Arc::new(source));
-        Ok((StatementResult::Message(format!("{} created", if kind == "STREAM" { "Stream" } else { "Table" })), Some(BTreeMap::new())))
+        self.inner
+            .catalog
+            .write()
+            .sources
+            .insert(name.clone(), Arc::new(source));
+        Ok((
+            StatementResult::Message(format!(
+                "{} created",
+                if kind == "STREAM" { "Stream" } else { "Table" }
+            )),
+            Some(BTreeMap::new()),
+        ))
     }
 
     pub(super) async fn drop_source(
@@ -412,18 +486,29 @@ impl Engine {
     ) -> Result<Outcome> {
         let Some(source) = self.source(name) else {
             if if_exists {
-                return Ok((StatementResult::Message(format!("Source `{name}` does not exist.")), None));
+                return Ok((
+                    StatementResult::Message(format!("Source `{name}` does not exist.")),
+                    None,
+                ));
             }
             return Err(EngineError::statement(format!(
                 "{} {name} does not exist.",
-                if source_type == SourceType::Stream { "Stream" } else { "Table" }
+                if source_type == SourceType::Stream {
+                    "Stream"
+                } else {
+                    "Table"
+                }
             )));
         };
         if source.source_type != source_type {
             return Err(EngineError::statement(format!(
                 "Incompatible data source type is {}, but statement was DROP {}",
                 source.kind_name(),
-                if source_type == SourceType::Stream { "STREAM" } else { "TABLE" }
+                if source_type == SourceType::Stream {
+                    "STREAM"
+                } else {
+                    "TABLE"
+                }
             )));
         }
         if delete_topic && source.is_source {
@@ -433,8 +518,16 @@ impl Engine {
         }
         {
             let catalog = self.inner.catalog.read();
-            let readers: Vec<String> = catalog.readers_of(name).iter().map(|q| q.id.clone()).collect();
-            let writers: Vec<String> = catalog.writers_of(name).iter().map(|q| q.id.clone()).collect();
+            let readers: Vec<String> = catalog
+                .readers_of(name)
+                .iter()
+                .map(|q| q.id.clone())
+                .collect();
+            let writers: Vec<String> = catalog
+                .writers_of(name)
+                .iter()
+                .map(|q| q.id.clone())
+                .collect();
             if !readers.is_empty() || !writers.is_empty() {
                 return Err(EngineError::statement(format!(
                     "Cannot drop {name}.\nThe following queries read from this source: [{}].\nThe following queries write into this source: [{}].\nYou need to terminate them before dropping {name}.",
@@ -447,7 +540,13 @@ impl Engine {
         if delete_topic {
             self.inner.log.delete_topic(&source.topic).await?;
         }
-        Ok((StatementResult::Message(format!("Source `{name}` (topic: {}) was dropped.", source.topic)), Some(BTreeMap::new())))
+        Ok((
+            StatementResult::Message(format!(
+                "Source `{name}` (topic: {}) was dropped.",
+                source.topic
+            )),
+            Some(BTreeMap::new()),
+        ))
     }
 
     pub(super) fn create_type(
@@ -459,7 +558,10 @@ impl Engine {
         let mut catalog = self.inner.catalog.write();
         if let Some(existing) = catalog.types.get(name) {
             if if_not_exists {
-                return Ok((StatementResult::Message(format!("Type {name} already exists")), None));
+                return Ok((
+                    StatementResult::Message(format!("Type {name} already exists")),
+                    None,
+                ));
             }
             return Err(EngineError::statement(format!(
                 "Cannot register custom type '{name}' since it is already registered with type: {existing}"
@@ -467,15 +569,23 @@ impl Engine {
         }
         let t = SqlType::from_ast(data_type, &catalog.types)?;
         catalog.types.insert(name.to_string(), t);
-        Ok((StatementResult::Message(format!("Registered custom type with name '{name}'")), Some(BTreeMap::new())))
+        Ok((
+            StatementResult::Message(format!("Registered custom type with name '{name}'")),
+            Some(BTreeMap::new()),
+        ))
     }
 
     pub(super) fn drop_type(&self, name: &str, if_exists: bool) -> Result<Outcome> {
         let mut catalog = self.inner.catalog.write();
         if catalog.types.remove(name).is_none() && !if_exists {
-            return Err(EngineError::statement(format!("Type {name} does not exist.")));
+            return Err(EngineError::statement(format!(
+                "Type {name} does not exist."
+            )));
         }
-        Ok((StatementResult::Message(format!("Dropped type '{name}'")), Some(BTreeMap::new())))
+        Ok((
+            StatementResult::Message(format!("Dropped type '{name}'")),
+            Some(BTreeMap::new()),
+        ))
     }
 
     pub(super) fn alter_source(
@@ -492,7 +602,11 @@ impl Engine {
             return Err(EngineError::statement(format!(
                 "Incompatible data source type is {}, but statement was ALTER {}",
                 source.kind_name(),
-                if source_type == SourceType::Stream { "STREAM" } else { "TABLE" }
+                if source_type == SourceType::Stream {
+                    "STREAM"
+                } else {
+                    "TABLE"
+                }
             )));
         }
         if source.is_source {
@@ -503,9 +617,9 @@ impl Engine {
             )));
         }
         if source.written_by.is_some() {
-            return Err(EngineError::statement(format!(
-                "ALTER command is not supported for CREATE ... AS statements."
-            )));
+            return Err(EngineError::statement(
+                "ALTER command is not supported for CREATE ... AS statements.",
+            ));
         }
         let mut updated = (*source).clone();
         for d in columns {
@@ -525,6 +639,9 @@ impl Engine {
             });
         }
         catalog.sources.insert(name.to_string(), Arc::new(updated));
-        Ok((StatementResult::Message(format!("Altered {}", name)), Some(BTreeMap::new())))
+        Ok((
+            StatementResult::Message(format!("Altered {name}")),
+            Some(BTreeMap::new()),
+        ))
     }
 }

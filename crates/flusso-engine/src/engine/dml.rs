@@ -8,16 +8,18 @@ use datafusion::arrow::datatypes::Schema;
 use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use datafusion::common::{DFSchema, ScalarValue};
 use flusso_sql::ast::{CreateAsSelect, Expr as SqlExpr, Property, Query, SourceType};
+use flusso_sql::StatementKind;
 
 use super::ddl::{check_formats, check_key_type, formats_from, normalise_column};
 use super::properties::{apply_format_props, Props};
-use super::{Ctx, Engine, StatementResult};
+use super::{Ctx, Engine, Session, StatementResult};
 use crate::catalog::{QueryInfo, Source};
 use crate::error::{EngineError, Result};
 use crate::format::FormatKind;
 use crate::log_client::OutRecord;
 use crate::planner::expr::{ExprTranslator, Scope};
 use crate::planner::select::{plan_select, SelectPlan};
+use crate::query::push::PushQuery;
 use crate::query::sink::{partition_for, RowEncoder};
 use crate::query::PersistentQuery;
 use crate::schema::{Column, ColumnKind, LogicalSchema, ROWTIME};
@@ -26,18 +28,13 @@ use crate::types::SqlType;
 type Outcome = (StatementResult, Option<BTreeMap<i32, i64>>);
 
 impl Engine {
-    fn from_source(&self, query: &Query) -> Result<Arc<Source>> {
-        self.source(&query.from.name).ok_or_else(|| {
-            EngineError::statement(format!("{} does not exist.", query.from.name))
-        })
+    fn source_of(&self, query: &Query) -> Result<Arc<Source>> {
+        self.source(&query.from.name)
+            .ok_or_else(|| EngineError::statement(format!("{} does not exist.", query.from.name)))
     }
 
     /// Where a new query starts in each source partition.
-    async fn start_positions(
-        &self,
-        source: &Source,
-        ctx: &Ctx<'_>,
-    ) -> Result<BTreeMap<i32, i64>> {
+    async fn start_positions(&self, source: &Source, ctx: &Ctx<'_>) -> Result<BTreeMap<i32, i64>> {
         if let Some(start) = &ctx.start {
             if !start.is_empty() {
                 return Ok(start.clone());
@@ -67,7 +64,12 @@ impl Engine {
     ) -> Result<BTreeMap<i32, i64>> {
         let start = self.start_positions(&plan.source, ctx).await?;
         let mut positions = start.clone();
-        for (topic, p, o) in self.inner.log.committed(&format!("_flusso_query_{id}")).await? {
+        for (topic, p, o) in self
+            .inner
+            .log
+            .committed(&format!("_flusso_query_{id}"))
+            .await?
+        {
             if topic == plan.source.topic {
                 positions.insert(p, o);
             }
@@ -86,7 +88,12 @@ impl Engine {
         ));
         self.inner.catalog.write().queries.insert(
             id.clone(),
-            QueryInfo { id: id.clone(), sql: sql.to_string(), sink: sink.name.clone(), sources: vec![source_name] },
+            QueryInfo {
+                id: id.clone(),
+                sql: sql.to_string(),
+                sink: sink.name.clone(),
+                sources: vec![source_name],
+            },
         );
         self.start_query(q);
         Ok(start)
@@ -97,14 +104,21 @@ impl Engine {
         format!("{prefix}_{n}")
     }
 
-    pub(super) async fn create_as_select(&self, c: &CreateAsSelect, ctx: &Ctx<'_>) -> Result<Outcome> {
+    pub(super) async fn create_as_select(
+        &self,
+        c: &CreateAsSelect,
+        ctx: &Ctx<'_>,
+    ) -> Result<Outcome> {
         let kind = match c.source_type {
             SourceType::Stream => "stream",
             SourceType::Table => "table",
         };
         if let Some(existing) = self.source(&c.name) {
             if c.if_not_exists {
-                return Ok((StatementResult::Message(format!("{} already exists", c.name)), None));
+                return Ok((
+                    StatementResult::Message(format!("{} already exists", c.name)),
+                    None,
+                ));
             }
             if !c.or_replace || existing.is_source {
                 return Err(EngineError::statement(format!(
@@ -113,9 +127,11 @@ impl Engine {
                     existing.kind_name().to_lowercase()
                 )));
             }
-            return Err(EngineError::statement("CREATE OR REPLACE of a running query is not supported yet"));
+            return Err(EngineError::statement(
+                "CREATE OR REPLACE of a running query is not supported yet",
+            ));
         }
-        let source = self.from_source(&c.query)?;
+        let source = self.source_of(&c.query)?;
         if c.source_type == SourceType::Table && source.source_type == SourceType::Stream {
             return Err(EngineError::statement(
                 "Invalid result type. Your SELECT query produces a STREAM. Please use CREATE STREAM AS SELECT statement instead.",
@@ -132,15 +148,25 @@ impl Engine {
         let mut columns = Vec::new();
         for k in &plan.keys {
             check_key_type(&k.name, &k.sql_type)?;
-            columns.push(Column { name: k.name.clone(), sql_type: k.sql_type.clone(), kind: ColumnKind::Key });
+            columns.push(Column {
+                name: k.name.clone(),
+                sql_type: k.sql_type.clone(),
+                kind: ColumnKind::Key,
+            });
         }
         for v in &plan.values {
-            columns.push(Column { name: v.name.clone(), sql_type: v.sql_type.clone(), kind: ColumnKind::Value });
+            columns.push(Column {
+                name: v.name.clone(),
+                sql_type: v.sql_type.clone(),
+                kind: ColumnKind::Value,
+            });
         }
         let schema = LogicalSchema { columns };
         let has_key = !plan.keys.is_empty();
         if !has_key && props.formats()?.0.is_some() && props.string("KEY_FORMAT").is_some() {
-            return Err(EngineError::statement("Key format specified for stream without key columns."));
+            return Err(EngineError::statement(
+                "Key format specified for stream without key columns.",
+            ));
         }
         let (mut key_format, mut value_format) = formats_from(
             &props,
@@ -158,10 +184,21 @@ impl Engine {
         let default_wrap = ctx
             .prop(&self.inner.config, "ksql.persistence.wrap.single.values")
             .and_then(|v| v.parse::<bool>().ok());
-        apply_format_props(&props, &mut key_format, &mut value_format, schema.value().len(), default_wrap)?;
+        apply_format_props(
+            &props,
+            &mut key_format,
+            &mut value_format,
+            schema.value().len(),
+            default_wrap,
+        )?;
         check_formats(&key_format, &value_format, &schema)?;
-        let prefix = ctx.prop(&self.inner.config, "ksql.output.topic.name.prefix").unwrap_or("").to_string();
-        let topic = props.string("KAFKA_TOPIC").unwrap_or_else(|| format!("{prefix}{}", c.name));
+        let prefix = ctx
+            .prop(&self.inner.config, "ksql.output.topic.name.prefix")
+            .unwrap_or("")
+            .to_string();
+        let topic = props
+            .string("KAFKA_TOPIC")
+            .unwrap_or_else(|| format!("{prefix}{}", c.name));
         let timestamp = match props.string("TIMESTAMP") {
             Some(col) => {
                 let col = normalise_column(&col);
@@ -197,8 +234,8 @@ impl Engine {
             }
         }
         let id = self.next_query_id(match c.source_type {
-            SourceType::Stream => &"CSAS",
-            SourceType::Table => &"CTAS",
+            SourceType::Stream => "CSAS",
+            SourceType::Table => "CTAS",
         });
         let id = format!("{}_{}_{}", &id[..4], c.name, &id[5..]);
         let sink = Arc::new(Source {
@@ -214,10 +251,17 @@ impl Engine {
             sql: ctx.text.to_string(),
             written_by: Some(id.clone()),
         });
-        self.inner.catalog.write().sources.insert(c.name.clone(), Arc::clone(&sink));
+        self.inner
+            .catalog
+            .write()
+            .sources
+            .insert(c.name.clone(), Arc::clone(&sink));
         let start = self.launch(id.clone(), ctx.text, plan, sink, ctx).await?;
         Ok((
-            StatementResult::QueryCreated { query_id: id, sink: c.name.clone() },
+            StatementResult::QueryCreated {
+                query_id: id,
+                sink: c.name.clone(),
+            },
             Some(start),
         ))
     }
@@ -243,7 +287,7 @@ impl Engine {
                 "Cannot insert into read-only stream: {target}"
             )));
         }
-        let source = self.from_source(query)?;
+        let source = self.source_of(query)?;
         if source.source_type == SourceType::Table {
             return Err(EngineError::statement(format!(
                 "INSERT INTO can only be used to insert from a stream. {} is a table.",
@@ -256,13 +300,23 @@ impl Engine {
             .keys
             .iter()
             .map(|k| (k.name.clone(), k.sql_type.clone(), true))
-            .chain(plan.values.iter().map(|v| (v.name.clone(), v.sql_type.clone(), false)))
+            .chain(
+                plan.values
+                    .iter()
+                    .map(|v| (v.name.clone(), v.sql_type.clone(), false)),
+            )
             .collect();
         let expected: Vec<(String, SqlType, bool)> = sink
             .schema
             .ordered()
             .iter()
-            .map(|c| (c.name.clone(), c.sql_type.clone(), c.kind == ColumnKind::Key))
+            .map(|c| {
+                (
+                    c.name.clone(),
+                    c.sql_type.clone(),
+                    c.kind == ColumnKind::Key,
+                )
+            })
             .collect();
         if result != expected {
             let show = |cols: &[(String, SqlType, bool)]| {
@@ -277,9 +331,20 @@ impl Engine {
                 show(&expected)
             )));
         }
-        let id = format!("INSERTQUERY_{}", self.inner.seq.fetch_add(1, Ordering::Relaxed) + 1);
-        let start = self.launch(id.clone(), ctx.text, plan, Arc::clone(&sink), ctx).await?;
-        Ok((StatementResult::QueryCreated { query_id: id, sink: target.to_string() }, Some(start)))
+        let id = format!(
+            "INSERTQUERY_{}",
+            self.inner.seq.fetch_add(1, Ordering::Relaxed) + 1
+        );
+        let start = self
+            .launch(id.clone(), ctx.text, plan, Arc::clone(&sink), ctx)
+            .await?;
+        Ok((
+            StatementResult::QueryCreated {
+                query_id: id,
+                sink: target.to_string(),
+            },
+            Some(start),
+        ))
     }
 
     pub(super) async fn insert_values(
@@ -289,9 +354,11 @@ impl Engine {
         values: &[SqlExpr],
         _ctx: &Ctx<'_>,
     ) -> Result<StatementResult> {
-        let sink = self
-            .source(target)
-            .ok_or_else(|| EngineError::statement(format!("Cannot insert values into an unknown stream/table: {target}")))?;
+        let sink = self.source(target).ok_or_else(|| {
+            EngineError::statement(format!(
+                "Cannot insert values into an unknown stream/table: `{target}`"
+            ))
+        })?;
         if sink.is_source {
             return Err(EngineError::statement(format!(
                 "Cannot insert values into read-only {}: {target}",
@@ -300,7 +367,10 @@ impl Engine {
         }
         let all: Vec<&Column> = sink.schema.ordered();
         let names: Vec<String> = if columns.is_empty() {
-            all.iter().filter(|c| !matches!(c.kind, ColumnKind::Header(_))).map(|c| c.name.clone()).collect()
+            all.iter()
+                .filter(|c| !matches!(c.kind, ColumnKind::Header(_)))
+                .map(|c| c.name.clone())
+                .collect()
         } else {
             columns.to_vec()
         };
@@ -308,14 +378,23 @@ impl Engine {
             return Err(EngineError::statement(format!(
                 "Expected a value for each column. Expected Columns: [{}]. Got [{}]",
                 names.join(", "),
-                values.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ")
+                values
+                    .iter()
+                    .map(|v| v.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
         let empty = Arc::new(Schema::empty());
         let df = DFSchema::try_from(empty.as_ref().clone())?;
         let scope = Scope::default();
         let types = self.inner.catalog.read().types.clone();
-        let tr = ExprTranslator { scope: &scope, schema: &df, types: &types, clause: "VALUES" };
+        let tr = ExprTranslator {
+            scope: &scope,
+            schema: &df,
+            types: &types,
+            clause: "VALUES",
+        };
         let batch = RecordBatch::try_new_with_options(
             Arc::clone(&empty),
             vec![],
@@ -326,8 +405,16 @@ impl Engine {
         for (name, e) in names.iter().zip(values) {
             let logical = tr.translate(e)?;
             if name == ROWTIME {
-                let p = crate::planner::physical(datafusion::logical_expr::cast(logical, datafusion::arrow::datatypes::DataType::Int64), &empty)?;
-                if let ScalarValue::Int64(Some(t)) = ScalarValue::try_from_array(&p.evaluate(&batch)?.into_array(1)?, 0)? {
+                let p = crate::planner::physical(
+                    datafusion::logical_expr::cast(
+                        logical,
+                        datafusion::arrow::datatypes::DataType::Int64,
+                    ),
+                    &empty,
+                )?;
+                if let ScalarValue::Int64(Some(t)) =
+                    ScalarValue::try_from_array(&p.evaluate(&batch)?.into_array(1)?, 0)?
+                {
                     timestamp = t;
                 }
                 continue;
@@ -336,7 +423,9 @@ impl Engine {
                 EngineError::statement(format!("Column name {name} does not exist."))
             })?;
             if matches!(column.kind, ColumnKind::Header(_)) {
-                return Err(EngineError::statement(format!("Cannot insert into HEADER columns: {name}")));
+                return Err(EngineError::statement(format!(
+                    "Cannot insert into HEADER columns: {name}"
+                )));
             }
             let casted = tr.cast_to(logical, &column.sql_type)?;
             let p = crate::planner::physical(casted, &empty)?;
@@ -345,13 +434,21 @@ impl Engine {
         }
         let pick = |cols: Vec<(String, SqlType)>| -> Vec<ScalarValue> {
             cols.iter()
-                .map(|(n, t)| cells.get(n).cloned().unwrap_or_else(|| crate::value::null_of(t)))
+                .map(|(n, t)| {
+                    cells
+                        .get(n)
+                        .cloned()
+                        .unwrap_or_else(|| crate::value::null_of(t))
+                })
                 .collect()
         };
         let key = pick(sink.key_columns());
         let value = pick(sink.value_columns());
         let partitions = self.inner.log.partitions(&sink.topic).await?.unwrap_or(1);
-        let encoder = RowEncoder { sink: &sink, partitions };
+        let encoder = RowEncoder {
+            sink: &sink,
+            partitions,
+        };
         let mut out = BTreeMap::new();
         encoder
             .encode(&key, Some(&value), timestamp, 0, &mut out)
@@ -362,5 +459,45 @@ impl Engine {
             self.inner.log.produce(&sink.topic, p, &records).await?;
         }
         Ok(StatementResult::Message("Inserted".into()))
+    }
+
+    /// Starts a transient push query (`SELECT ... EMIT CHANGES [LIMIT n]`). It reads from the
+    /// end of the source unless `auto.offset.reset` is `earliest`.
+    pub async fn push_query(&self, sql: &str, session: &Session) -> Result<PushQuery> {
+        let statements = flusso_sql::parse(sql)?;
+        let [statement] = statements.as_slice() else {
+            return Err(EngineError::statement(
+                "expected exactly one SELECT statement",
+            ));
+        };
+        let StatementKind::Query(query) = &statement.kind else {
+            return Err(EngineError::statement("expected a SELECT statement"));
+        };
+        if query.emit.is_none() {
+            return Err(EngineError::statement(
+                "pull queries are not supported yet: add EMIT CHANGES for a push query",
+            ));
+        }
+        let source = self.source_of(query)?;
+        let types = self.inner.catalog.read().types.clone();
+        let plan = plan_select(query, Arc::clone(&source), &types, "transient", false)?;
+        let ctx = Ctx {
+            text: &statement.text,
+            properties: &session.properties,
+            start: None,
+        };
+        let positions = self.start_positions(&source, &ctx).await?;
+        let id = format!(
+            "transient_{}_{}",
+            source.name,
+            self.inner.seq.fetch_add(1, Ordering::Relaxed) + 1
+        );
+        Ok(PushQuery::start(
+            id,
+            plan,
+            positions,
+            Arc::clone(&self.inner.log),
+            self.inner.processing_log.clone(),
+        ))
     }
 }

@@ -157,7 +157,13 @@ impl Engine {
         let sql = "CREATE STREAM KSQL_PROCESSING_LOG (LOGGER STRING, LEVEL STRING, `TIME` BIGINT, MESSAGE STRING) WITH (KAFKA_TOPIC='default_ksql_processing_log', VALUE_FORMAT='JSON')";
         if let Ok(stmts) = flusso_sql::parse(sql) {
             if let StatementKind::CreateSource(c) = &stmts[0].kind {
-                if let Ok(source) = ddl::source_from_create(c, sql, &self.inner.config, &BTreeMap::new(), &HashMap::new()) {
+                if let Ok(source) = ddl::source_from_create(
+                    c,
+                    sql,
+                    &self.inner.config,
+                    &BTreeMap::new(),
+                    &HashMap::new(),
+                ) {
                     self.inner
                         .catalog
                         .write()
@@ -173,8 +179,7 @@ impl Engine {
         let text = if session.variables.is_empty() {
             sql.to_string()
         } else {
-            flusso_sql::substitute(sql, &session.variables.clone().into_iter().collect())
-?
+            flusso_sql::substitute(sql, &session.variables.clone().into_iter().collect())?
         };
         let statements = flusso_sql::parse(&text)?;
         let mut out = Vec::new();
@@ -198,23 +203,34 @@ impl Engine {
         match &statement.kind {
             StatementKind::SetProperty { name, value } => {
                 session.properties.insert(name.clone(), value.clone());
-                Ok(StatementResult::Message(format!("Successfully changed local property '{name}' to '{value}'.")))
+                Ok(StatementResult::Message(format!(
+                    "Successfully changed local property '{name}' to '{value}'."
+                )))
             }
             StatementKind::UnsetProperty { name } => {
                 session.properties.remove(name);
-                Ok(StatementResult::Message(format!("Successfully unset local property '{name}'.")))
+                Ok(StatementResult::Message(format!(
+                    "Successfully unset local property '{name}'."
+                )))
             }
             StatementKind::DefineVariable { name, value } => {
                 session.variables.insert(name.clone(), value.clone());
-                Ok(StatementResult::Message(format!("Defined variable {name}.")))
+                Ok(StatementResult::Message(format!(
+                    "Defined variable {name}."
+                )))
             }
             StatementKind::UndefineVariable { name } => {
                 session.variables.remove(name);
-                Ok(StatementResult::Message(format!("Undefined variable {name}.")))
+                Ok(StatementResult::Message(format!(
+                    "Undefined variable {name}."
+                )))
             }
             kind => {
                 let props = session.properties.clone();
-                let ctx = Ctx { properties: &props, ..ctx };
+                let ctx = Ctx {
+                    properties: &props,
+                    ..ctx
+                };
                 self.execute_kind(kind, &ctx, session).await
             }
         }
@@ -229,22 +245,38 @@ impl Engine {
         let result = match kind {
             StatementKind::CreateSource(c) => self.create_source(c, ctx).await?,
             StatementKind::CreateAsSelect(c) => self.create_as_select(c, ctx).await?,
-            StatementKind::InsertInto { target, properties, query } => {
-                self.insert_into(target, properties, query, ctx).await?
-            }
-            StatementKind::InsertValues { target, columns, values } => {
+            StatementKind::InsertInto {
+                target,
+                properties,
+                query,
+            } => self.insert_into(target, properties, query, ctx).await?,
+            StatementKind::InsertValues {
+                target,
+                columns,
+                values,
+            } => {
                 return self.insert_values(target, columns, values, ctx).await;
             }
-            StatementKind::DropSource { source_type, name, if_exists, delete_topic } => {
-                self.drop_source(*source_type, name, *if_exists, *delete_topic).await?
+            StatementKind::DropSource {
+                source_type,
+                name,
+                if_exists,
+                delete_topic,
+            } => {
+                self.drop_source(*source_type, name, *if_exists, *delete_topic)
+                    .await?
             }
-            StatementKind::CreateType { name, data_type, if_not_exists } => {
-                self.create_type(name, data_type, *if_not_exists)?
-            }
+            StatementKind::CreateType {
+                name,
+                data_type,
+                if_not_exists,
+            } => self.create_type(name, data_type, *if_not_exists)?,
             StatementKind::DropType { name, if_exists } => self.drop_type(name, *if_exists)?,
-            StatementKind::AlterSource { source_type, name, columns } => {
-                self.alter_source(*source_type, name, columns)?
-            }
+            StatementKind::AlterSource {
+                source_type,
+                name,
+                columns,
+            } => self.alter_source(*source_type, name, columns)?,
             StatementKind::Terminate(target) => self.terminate(target).await?,
             StatementKind::Pause(target) => return self.pause(target, true),
             StatementKind::Resume(target) => return self.pause(target, false),
@@ -292,7 +324,11 @@ impl Engine {
         let mut offset = 0;
         let mut count = 0;
         loop {
-            let records = self.inner.log.fetch(COMMAND_TOPIC, 0, offset, 1 << 20).await?;
+            let records = self
+                .inner
+                .log
+                .fetch(COMMAND_TOPIC, 0, offset, 1 << 20)
+                .await?;
             let Some(last) = records.last() else { break };
             offset = last.offset + 1;
             for r in &records {
@@ -329,7 +365,10 @@ impl Engine {
 
     /// Starts a query: as a task when the engine spawns queries.
     pub(crate) fn start_query(&self, q: Arc<PersistentQuery>) {
-        self.inner.queries.lock().insert(q.id.clone(), Arc::clone(&q));
+        self.inner
+            .queries
+            .lock()
+            .insert(q.id.clone(), Arc::clone(&q));
         if !self.inner.config.spawn_queries {
             return;
         }
@@ -351,7 +390,8 @@ impl Engine {
                             dirty = false;
                             last_commit = std::time::Instant::now();
                         }
-                        log.wait_for_data(&q.positions(), Duration::from_millis(500)).await;
+                        log.wait_for_data(&q.positions(), Duration::from_millis(500))
+                            .await;
                     }
                     Ok(_) => {
                         dirty = true;
@@ -404,7 +444,10 @@ impl Engine {
         }
     }
 
-    async fn terminate(&self, target: &QueryTarget) -> Result<(StatementResult, Option<BTreeMap<i32, i64>>)> {
+    async fn terminate(
+        &self,
+        target: &QueryTarget,
+    ) -> Result<(StatementResult, Option<BTreeMap<i32, i64>>)> {
         let ids: Vec<String> = match target {
             QueryTarget::All => self.inner.queries.lock().keys().cloned().collect(),
             QueryTarget::Id(id) => {
@@ -423,9 +466,16 @@ impl Engine {
                 h.abort();
             }
             self.inner.catalog.write().queries.remove(id);
-            let _ = self.inner.log.delete_group(&format!("_flusso_query_{id}")).await;
+            let _ = self
+                .inner
+                .log
+                .delete_group(&format!("_flusso_query_{id}"))
+                .await;
         }
-        Ok((StatementResult::Message(format!("Query terminated: {}", ids.join(", "))), Some(BTreeMap::new())))
+        Ok((
+            StatementResult::Message(format!("Query terminated: {}", ids.join(", "))),
+            Some(BTreeMap::new()),
+        ))
     }
 
     fn pause(&self, target: &QueryTarget, pause: bool) -> Result<StatementResult> {
@@ -439,6 +489,10 @@ impl Engine {
         for q in selected {
             q.paused.store(pause, Ordering::Relaxed);
         }
-        Ok(StatementResult::Message(if pause { "Query paused.".into() } else { "Query resumed.".into() }))
+        Ok(StatementResult::Message(if pause {
+            "Query paused.".into()
+        } else {
+            "Query resumed.".into()
+        }))
     }
 }

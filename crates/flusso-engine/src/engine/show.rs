@@ -36,12 +36,20 @@ pub enum StatementResult {
 }
 
 impl Engine {
-    pub(super) async fn show(&self, kind: &StatementKind, session: &Session) -> Result<StatementResult> {
+    pub(super) async fn show(
+        &self,
+        kind: &StatementKind,
+        session: &Session,
+    ) -> Result<StatementResult> {
         let catalog = self.catalog();
         let rows = match kind {
             StatementKind::Show { what, .. } => match what {
                 ShowTarget::Streams | ShowTarget::Tables => {
-                    let want = if matches!(what, ShowTarget::Streams) { "STREAM" } else { "TABLE" };
+                    let want = if matches!(what, ShowTarget::Streams) {
+                        "STREAM"
+                    } else {
+                        "TABLE"
+                    };
                     catalog
                         .sources
                         .values()
@@ -64,7 +72,10 @@ impl Engine {
                     .await?
                     .into_iter()
                     .filter(|t| *all || !t.starts_with('_'))
-                    .map(|t| EntityRow { name: t, fields: vec![] })
+                    .map(|t| EntityRow {
+                        name: t,
+                        fields: vec![],
+                    })
                     .collect(),
                 ShowTarget::Queries => self
                     .queries()
@@ -72,7 +83,14 @@ impl Engine {
                     .map(|q| EntityRow {
                         name: q.id.clone(),
                         fields: vec![
-                            ("Status".into(), if q.paused.load(std::sync::atomic::Ordering::Relaxed) { "PAUSED".into() } else { "RUNNING".into() }),
+                            (
+                                "Status".into(),
+                                if q.paused.load(std::sync::atomic::Ordering::Relaxed) {
+                                    "PAUSED".into()
+                                } else {
+                                    "RUNNING".into()
+                                },
+                            ),
                             ("Sink Name".into(), q.sink.name.clone()),
                             ("Sink Kafka Topic".into(), q.sink.topic.clone()),
                             ("Query String".into(), q.sql.clone()),
@@ -83,27 +101,41 @@ impl Engine {
                     .properties
                     .iter()
                     .chain(self.inner.config.properties.iter())
-                    .map(|(k, v)| EntityRow { name: k.clone(), fields: vec![("Value".into(), v.clone())] })
+                    .map(|(k, v)| EntityRow {
+                        name: k.clone(),
+                        fields: vec![("Value".into(), v.clone())],
+                    })
                     .collect(),
                 ShowTarget::Functions => crate::functions::names()
                     .into_iter()
-                    .map(|n| EntityRow { name: n.to_string(), fields: vec![("Type".into(), "SCALAR".into())] })
+                    .map(|n| EntityRow {
+                        name: n.to_string(),
+                        fields: vec![("Type".into(), "SCALAR".into())],
+                    })
                     .collect(),
                 ShowTarget::Types => catalog
                     .types
                     .iter()
-                    .map(|(n, t)| EntityRow { name: n.clone(), fields: vec![("Schema".into(), t.to_string())] })
+                    .map(|(n, t)| EntityRow {
+                        name: n.clone(),
+                        fields: vec![("Schema".into(), t.to_string())],
+                    })
                     .collect(),
                 ShowTarget::Variables => session
                     .variables
                     .iter()
-                    .map(|(k, v)| EntityRow { name: k.clone(), fields: vec![("Value".into(), v.clone())] })
+                    .map(|(k, v)| EntityRow {
+                        name: k.clone(),
+                        fields: vec![("Value".into(), v.clone())],
+                    })
                     .collect(),
             },
             StatementKind::DescribeSource { name, .. } => {
-                let s = catalog
-                    .source(name)
-                    .ok_or_else(|| EngineError::statement(format!("Could not find STREAM/TABLE '{name}' in the Metastore")))?;
+                let s = catalog.source(name).ok_or_else(|| {
+                    EngineError::statement(format!(
+                        "Could not find STREAM/TABLE '{name}' in the Metastore"
+                    ))
+                })?;
                 s.schema
                     .ordered()
                     .iter()
@@ -120,7 +152,10 @@ impl Engine {
                 )))
             }
         };
-        Ok(StatementResult::Listing { what: statement_name(kind).into(), rows })
+        Ok(StatementResult::Listing {
+            what: statement_name(kind).into(),
+            rows,
+        })
     }
 }
 

@@ -46,7 +46,11 @@ fn split(line: &str, delimiter: char) -> Result<Vec<Option<String>>, String> {
             field.push(c);
             chars.next();
         }
-        fields.push(if field.is_empty() && !quoted { None } else { Some(field) });
+        fields.push(if field.is_empty() && !quoted {
+            None
+        } else {
+            Some(field)
+        });
         match chars.next() {
             Some(_) => continue,
             None => break,
@@ -72,11 +76,17 @@ fn parse_field(text: &str, t: &SqlType) -> Result<ScalarValue, String> {
                 .map_err(|_| bad())?,
         )),
         SqlType::Date => ScalarValue::Date32(Some(text.trim().parse().map_err(|_| bad())?)),
-        SqlType::Time => ScalarValue::Time32Millisecond(Some(text.trim().parse().map_err(|_| bad())?)),
+        SqlType::Time => {
+            ScalarValue::Time32Millisecond(Some(text.trim().parse().map_err(|_| bad())?))
+        }
         SqlType::Timestamp => {
             ScalarValue::TimestampMillisecond(Some(text.trim().parse().map_err(|_| bad())?), None)
         }
-        _ => return Err(format!("The 'DELIMITED' format does not support type '{t}'")),
+        _ => {
+            return Err(format!(
+                "The 'DELIMITED' format does not support type '{t}'"
+            ))
+        }
     })
 }
 
@@ -151,7 +161,12 @@ mod tests {
     fn splits_quoted_fields() {
         assert_eq!(
             split("1,\"a,b\",,\"x\"\"y\"", ',').unwrap(),
-            vec![Some("1".into()), Some("a,b".into()), None, Some("x\"y".into())]
+            vec![
+                Some("1".into()),
+                Some("a,b".into()),
+                None,
+                Some("x\"y".into())
+            ]
         );
         assert_eq!(split("", ',').unwrap(), vec![None]);
     }

@@ -43,7 +43,11 @@ pub(super) fn decode(
     }
 }
 
-pub(super) fn encode(values: &[ScalarValue], columns: &[(String, SqlType)], unwrapped: bool) -> Vec<u8> {
+pub(super) fn encode(
+    values: &[ScalarValue],
+    columns: &[(String, SqlType)],
+    unwrapped: bool,
+) -> Vec<u8> {
     let json = if unwrapped && values.len() == 1 {
         to_json(&values[0])
     } else {

@@ -25,11 +25,15 @@ pub(super) fn decode(
     let v = match t {
         SqlType::Int => {
             fixed(4, "Integer")?;
-            ScalarValue::Int32(Some(i32::from_be_bytes(bytes.try_into().map_err(|_| "size")?)))
+            ScalarValue::Int32(Some(i32::from_be_bytes(
+                bytes.try_into().map_err(|_| "size")?,
+            )))
         }
         SqlType::Bigint => {
             fixed(8, "Long")?;
-            ScalarValue::Int64(Some(i64::from_be_bytes(bytes.try_into().map_err(|_| "size")?)))
+            ScalarValue::Int64(Some(i64::from_be_bytes(
+                bytes.try_into().map_err(|_| "size")?,
+            )))
         }
         SqlType::Double => {
             fixed(8, "Double")?;
@@ -43,7 +47,9 @@ pub(super) fn decode(
         SqlType::Bytes => ScalarValue::Binary(Some(bytes.to_vec())),
         other => {
             let _ = null_of(other);
-            return Err(format!("The 'KAFKA' format does not support type '{other}'"));
+            return Err(format!(
+                "The 'KAFKA' format does not support type '{other}'"
+            ));
         }
     };
     Ok(vec![v])

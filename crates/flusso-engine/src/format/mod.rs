@@ -33,9 +33,12 @@ impl FormatKind {
             "JSON" => Ok(FormatKind::Json),
             "DELIMITED" => Ok(FormatKind::Delimited),
             "NONE" => Ok(FormatKind::None),
-            "AVRO" | "PROTOBUF" | "PROTOBUF_NOSR" | "JSON_SR" => Err(EngineError::statement(
-                format!("the format '{}' needs a schema registry, which Flusso does not support yet", name.to_uppercase()),
-            )),
+            "AVRO" | "PROTOBUF" | "PROTOBUF_NOSR" | "JSON_SR" => {
+                Err(EngineError::statement(format!(
+                    "the format '{}' needs a schema registry, which Flusso does not support yet",
+                    name.to_uppercase()
+                )))
+            }
             other => Err(EngineError::statement(format!("Unknown format: {other}"))),
         }
     }
@@ -108,7 +111,11 @@ impl Format {
                 if let Some((_, t)) = columns.first() {
                     if !matches!(
                         t,
-                        SqlType::Int | SqlType::Bigint | SqlType::Double | SqlType::String | SqlType::Bytes
+                        SqlType::Int
+                            | SqlType::Bigint
+                            | SqlType::Double
+                            | SqlType::String
+                            | SqlType::Bytes
                     ) {
                         return Err(EngineError::statement(format!(
                             "The 'KAFKA' format does not support type '{}'",
@@ -123,7 +130,11 @@ impl Format {
                         return Err(EngineError::statement(format!(
                             "The 'DELIMITED' format does not support type '{}', column: `{}`",
                             kafka_type_name(t),
-                            columns.iter().find(|(_, ct)| ct == t).map(|(n, _)| n.as_str()).unwrap_or("")
+                            columns
+                                .iter()
+                                .find(|(_, ct)| ct == t)
+                                .map(|(n, _)| n.as_str())
+                                .unwrap_or("")
                         )));
                     }
                 }
@@ -147,9 +158,7 @@ impl Format {
         match self.kind {
             FormatKind::None => Ok(Some(vec![])),
             FormatKind::Kafka => kafka::decode(bytes, columns).map(Some),
-            FormatKind::Json => {
-                json::decode(bytes, columns, is_key || self.unwrapped(columns))
-            }
+            FormatKind::Json => json::decode(bytes, columns, is_key || self.unwrapped(columns)),
             FormatKind::Delimited => delimited::decode(bytes, columns, self.delimiter).map(Some),
         }
     }

@@ -64,12 +64,20 @@ pub fn number_literal(text: &str) -> Result<ScalarValue> {
             .map_err(|_| EngineError::statement(format!("invalid number: {text}")));
     }
     if let Some((int, frac)) = text.split_once('.') {
-        let digits = int.trim_start_matches(['-', '+']).trim_start_matches('0').len() + frac.len();
+        let digits = int
+            .trim_start_matches(['-', '+'])
+            .trim_start_matches('0')
+            .len()
+            + frac.len();
         let precision = digits.max(frac.len()).max(1) as u8;
         let scale = frac.len() as i8;
         let unscaled = crate::value::parse_decimal(text, precision.min(38), scale)
             .ok_or_else(|| EngineError::statement(format!("invalid number: {text}")))?;
-        return Ok(ScalarValue::Decimal128(Some(unscaled), precision.min(38), scale));
+        return Ok(ScalarValue::Decimal128(
+            Some(unscaled),
+            precision.min(38),
+            scale,
+        ));
     }
     if let Ok(i) = text.parse::<i32>() {
         return Ok(ScalarValue::Int32(Some(i)));
@@ -100,13 +108,19 @@ pub fn cast_type(t: &sql::DataType, types: &HashMap<String, SqlType>) -> Result<
         D::Array(sql::ArrayElemTypeDef::AngleBracket(e)) => {
             SqlType::Array(Box::new(cast_type(e, types)?))
         }
-        D::Map(k, v) => SqlType::Map(Box::new(cast_type(k, types)?), Box::new(cast_type(v, types)?)),
+        D::Map(k, v) => SqlType::Map(
+            Box::new(cast_type(k, types)?),
+            Box::new(cast_type(v, types)?),
+        ),
         D::Struct(fields, _) => SqlType::Struct(
             fields
                 .iter()
                 .map(|f| {
                     Ok((
-                        f.field_name.as_ref().map(|n| n.value.clone()).unwrap_or_default(),
+                        f.field_name
+                            .as_ref()
+                            .map(|n| n.value.clone())
+                            .unwrap_or_default(),
                         cast_type(&f.field_type, types)?,
                     ))
                 })
@@ -158,19 +172,32 @@ impl ExprTranslator<'_> {
             SqlExpr::BinaryOp { left, op, right } => self.binary(left, op, right)?,
             SqlExpr::IsNull(inner) => self.translate(inner)?.is_null(),
             SqlExpr::IsNotNull(inner) => self.translate(inner)?.is_not_null(),
-            SqlExpr::IsDistinctFrom(a, b) => {
-                binary_expr(self.translate(a)?, Operator::IsDistinctFrom, self.translate(b)?)
-            }
-            SqlExpr::IsNotDistinctFrom(a, b) => {
-                binary_expr(self.translate(a)?, Operator::IsNotDistinctFrom, self.translate(b)?)
-            }
-            SqlExpr::Between { expr, negated, low, high } => Expr::Between(Between::new(
+            SqlExpr::IsDistinctFrom(a, b) => binary_expr(
+                self.translate(a)?,
+                Operator::IsDistinctFrom,
+                self.translate(b)?,
+            ),
+            SqlExpr::IsNotDistinctFrom(a, b) => binary_expr(
+                self.translate(a)?,
+                Operator::IsNotDistinctFrom,
+                self.translate(b)?,
+            ),
+            SqlExpr::Between {
+                expr,
+                negated,
+                low,
+                high,
+            } => Expr::Between(Between::new(
                 Box::new(self.translate(expr)?),
                 *negated,
                 Box::new(self.translate(low)?),
                 Box::new(self.translate(high)?),
             )),
-            SqlExpr::InList { expr, list, negated } => {
+            SqlExpr::InList {
+                expr,
+                list,
+                negated,
+            } => {
                 let left = self.translate(expr)?;
                 let mut items = Vec::with_capacity(list.len());
                 for x in list {
@@ -179,7 +206,13 @@ impl ExprTranslator<'_> {
                 }
                 Expr::InList(InList::new(Box::new(left), items, *negated))
             }
-            SqlExpr::Like { negated, expr, pattern, escape_char, .. } => {
+            SqlExpr::Like {
+                negated,
+                expr,
+                pattern,
+                escape_char,
+                ..
+            } => {
                 let escape = match escape_char {
                     Some(v) => match &v.value {
                         Value::SingleQuotedString(s) if s.chars().count() == 1 => s.chars().next(),
@@ -199,8 +232,27 @@ impl ExprTranslator<'_> {
                     false,
                 ))
             }
-            SqlExpr::Case { operand, conditions, else_result, .. } => Expr::Case(Case::new(
-                operand.as_ref().map(|o| self.translate(o).map(Box::new)).transpose()?,
+            SqlExpr::Case {
+                conditions,
+                else_result,
+                ..
+            } if conditions.iter().all(|w| is_null_sql(&w.result))
+                && else_result.as_deref().is_none_or(is_null_sql) =>
+            {
+                return Err(EngineError::statement(
+                    "Invalid Case expression. All case branches have NULL type",
+                ))
+            }
+            SqlExpr::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => Expr::Case(Case::new(
+                operand
+                    .as_ref()
+                    .map(|o| self.translate(o).map(Box::new))
+                    .transpose()?,
                 conditions
                     .iter()
                     .map(|w| {
@@ -210,14 +262,23 @@ impl ExprTranslator<'_> {
                         ))
                     })
                     .collect::<Result<_>>()?,
-                else_result.as_ref().map(|o| self.translate(o).map(Box::new)).transpose()?,
+                else_result
+                    .as_ref()
+                    .map(|o| self.translate(o).map(Box::new))
+                    .transpose()?,
             )),
-            SqlExpr::Cast { expr, data_type, .. } => {
+            SqlExpr::Cast {
+                expr, data_type, ..
+            } => {
                 let target = cast_type(data_type, self.types)?;
                 self.cast_to(self.translate(expr)?, &target)?
             }
             SqlExpr::Array(arr) => {
-                let items = arr.elem.iter().map(|x| self.translate(x)).collect::<Result<Vec<_>>>()?;
+                let items = arr
+                    .elem
+                    .iter()
+                    .map(|x| self.translate(x))
+                    .collect::<Result<Vec<_>>>()?;
                 datafusion::functions_nested::expr_fn::make_array(items)
             }
             SqlExpr::CompoundFieldAccess { root, access_chain } => {
@@ -234,7 +295,19 @@ impl ExprTranslator<'_> {
                 out
             }
             SqlExpr::Function(f) => self.function(f)?,
-            SqlExpr::Substring { expr, substring_from, substring_for, .. } => {
+            SqlExpr::Trim {
+                expr,
+                trim_where: None,
+                trim_what: None,
+                ..
+            } => crate::functions::scalar_call("TRIM", vec![self.translate(expr)?], self.schema)
+                .map_err(EngineError::Statement)?,
+            SqlExpr::Substring {
+                expr,
+                substring_from,
+                substring_for,
+                ..
+            } => {
                 let mut args = vec![self.translate(expr)?];
                 if let Some(from) = substring_from {
                     args.push(self.translate(from)?);
@@ -315,7 +388,9 @@ impl ExprTranslator<'_> {
         };
         let operator = match op {
             BinaryOperator::Plus => {
-                let is_text = |t: &DataType| matches!(t, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8);
+                let is_text = |t: &DataType| {
+                    matches!(t, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8)
+                };
                 if is_text(&self.type_of(&l)?) && is_text(&self.type_of(&r)?) {
                     Operator::StringConcat
                 } else {
@@ -337,7 +412,12 @@ impl ExprTranslator<'_> {
             BinaryOperator::StringConcat => Operator::StringConcat,
             other => return Err(unsupported(other)),
         };
-        Ok(binary_expr(l, operator, r))
+        let e = binary_expr(l, operator, r);
+        if comparison {
+            // ksqlDB's comparisons are false, not NULL, when an operand is NULL.
+            return Ok(Expr::IsTrue(Box::new(e)));
+        }
+        Ok(e)
     }
 
     /// `base->field` on a struct (field matched exactly, then case-insensitively).
@@ -357,12 +437,17 @@ impl ExprTranslator<'_> {
                             "Could not find field '{name}' in '{base}'."
                         ))
                     })?;
-                Ok(datafusion::functions::core::expr_fn::get_field(base, field_name(found)))
+                Ok(datafusion::functions::core::expr_fn::get_field(
+                    base,
+                    field_name(found),
+                ))
             }
             DataType::Null => Ok(lit(ScalarValue::Null)),
             other => Err(EngineError::statement(format!(
                 "Expected STRUCT type for '->' but got {}",
-                SqlType::from_arrow(&other).map(|t| t.to_string()).unwrap_or_else(|| other.to_string())
+                SqlType::from_arrow(&other)
+                    .map(|t| t.to_string())
+                    .unwrap_or_else(|| other.to_string())
             ))),
         }
     }
@@ -370,10 +455,12 @@ impl ExprTranslator<'_> {
     /// `base[index]`: 1-based on arrays (negative counts from the end), by key on maps.
     fn subscript(&self, base: Expr, index: Expr) -> Result<Expr> {
         match self.type_of(&base)? {
-            DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..) => {
-                Ok(datafusion::functions_nested::expr_fn::array_element(base, index))
+            DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..) => Ok(
+                datafusion::functions_nested::expr_fn::array_element(base, index),
+            ),
+            DataType::Map(..) => {
+                Ok(datafusion::functions::core::get_field().call(vec![base, index]))
             }
-            DataType::Map(..) => Ok(datafusion::functions::core::get_field().call(vec![base, index])),
             other => Err(EngineError::statement(format!(
                 "Subscripts are only supported on ARRAY and MAP values, not {other}"
             ))),
@@ -395,7 +482,11 @@ impl ExprTranslator<'_> {
         let refuse = || {
             EngineError::statement(format!(
                 "{}operator does not exist: {ts} = {os} ({other_sql})",
-                if self.clause == "WHERE" { "Invalid Predicate: " } else { "" }
+                if self.clause == "WHERE" {
+                    "Invalid Predicate: "
+                } else {
+                    ""
+                }
             ))
         };
         if ts.is_numeric() && os.is_numeric() {
@@ -405,7 +496,11 @@ impl ExprTranslator<'_> {
             let invalid = || {
                 EngineError::statement(format!(
                     "{}invalid input syntax for type {}: \"{text}\".",
-                    if self.clause == "WHERE" { "Invalid Predicate: " } else { "" },
+                    if self.clause == "WHERE" {
+                        "Invalid Predicate: "
+                    } else {
+                        ""
+                    },
                     match &ts {
                         SqlType::Decimal(..) => "DECIMAL".to_string(),
                         t => t.to_string(),
@@ -413,7 +508,7 @@ impl ExprTranslator<'_> {
                 ))
             };
             return match &ts {
-                SqlType::Boolean => parse_boolean(text).map(|b| lit(b)).ok_or_else(invalid),
+                SqlType::Boolean => parse_boolean(text).map(lit).ok_or_else(invalid),
                 SqlType::Int => text.trim().parse::<i32>().map(lit).map_err(|_| invalid()),
                 SqlType::Bigint => text.trim().parse::<i64>().map(lit).map_err(|_| invalid()),
                 SqlType::Double => text.trim().parse::<f64>().map(lit).map_err(|_| invalid()),
@@ -431,7 +526,13 @@ impl ExprTranslator<'_> {
             }
             return Ok(cast(other, tt));
         }
-        if matches!((&ts, &os), (SqlType::Date | SqlType::Time | SqlType::Timestamp, SqlType::Date | SqlType::Time | SqlType::Timestamp)) {
+        if matches!(
+            (&ts, &os),
+            (
+                SqlType::Date | SqlType::Time | SqlType::Timestamp,
+                SqlType::Date | SqlType::Time | SqlType::Timestamp
+            )
+        ) {
             return Ok(other);
         }
         Err(refuse())
@@ -484,16 +585,24 @@ impl ExprTranslator<'_> {
                     };
                     named.push((key, self.translate(right)?));
                 }
-                FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => positional.push(self.translate(x)?),
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => {
+                    positional.push(self.translate(x)?)
+                }
                 FunctionArg::Unnamed(_) => {
                     return Err(EngineError::statement(format!(
                         "'*' is only valid in COUNT(*), not in {name}"
                     )))
                 }
-                FunctionArg::Named { name: n, arg: FunctionArgExpr::Expr(x), .. } => {
-                    named.push((lit(n.value.clone()), self.translate(x)?))
-                }
-                FunctionArg::ExprNamed { name: n, arg: FunctionArgExpr::Expr(x), .. } => {
+                FunctionArg::Named {
+                    name: n,
+                    arg: FunctionArgExpr::Expr(x),
+                    ..
+                } => named.push((lit(n.value.clone()), self.translate(x)?)),
+                FunctionArg::ExprNamed {
+                    name: n,
+                    arg: FunctionArgExpr::Expr(x),
+                    ..
+                } => {
                     let key = match n {
                         SqlExpr::Identifier(id) => lit(id.value.clone()),
                         other => self.translate(other)?,
@@ -519,14 +628,18 @@ impl ExprTranslator<'_> {
                 let (keys, values): (Vec<_>, Vec<_>) = named.into_iter().unzip();
                 Ok(datafusion::functions_nested::map::map(keys, values))
             }
-            "ARRAY" => Ok(datafusion::functions_nested::expr_fn::make_array(positional)),
-            "AS_VALUE" if positional.len() == 1 => {
-                Ok(positional.remove(0).alias("AS_VALUE"))
-            }
+            "ARRAY" => Ok(datafusion::functions_nested::expr_fn::make_array(
+                positional,
+            )),
+            "AS_VALUE" if positional.len() == 1 => Ok(positional.remove(0).alias("AS_VALUE")),
             _ => crate::functions::scalar_call(&name, positional, self.schema)
                 .map_err(EngineError::Statement),
         }
     }
+}
+
+fn is_null_sql(e: &SqlExpr) -> bool {
+    matches!(e, SqlExpr::Value(v) if v.value == Value::Null)
 }
 
 fn is_null_literal(e: &Expr) -> bool {
@@ -571,7 +684,9 @@ fn field_name(f: &Arc<datafusion::arrow::datatypes::Field>) -> String {
 fn negate(v: ScalarValue) -> Result<ScalarValue> {
     Ok(match v {
         ScalarValue::Int32(Some(i)) => ScalarValue::Int32(Some(-i)),
-        ScalarValue::Int64(Some(i)) if i == i32::MAX as i64 + 1 => ScalarValue::Int32(Some(i32::MIN)),
+        ScalarValue::Int64(Some(i)) if i == i32::MAX as i64 + 1 => {
+            ScalarValue::Int32(Some(i32::MIN))
+        }
         ScalarValue::Int64(Some(i)) => ScalarValue::Int64(Some(-i)),
         ScalarValue::Float64(Some(f)) => ScalarValue::Float64(Some(-f)),
         ScalarValue::Decimal128(Some(u), p, s) => ScalarValue::Decimal128(Some(-u), p, s),

@@ -32,6 +32,8 @@ pub struct OutColumn {
     pub sql_type: SqlType,
     /// How it is computed from the scan.
     pub expr: Arc<dyn PhysicalExpr>,
+    /// A table function (`EXPLODE`): `expr` is the array, one output row per element.
+    pub explode: bool,
 }
 
 /// A planned stateless query.
@@ -61,13 +63,18 @@ fn natural_name(e: &SqlExpr) -> Option<String> {
     match e {
         SqlExpr::Identifier(id) => Some(id.value.clone()),
         SqlExpr::CompoundIdentifier(parts) => parts.last().map(|p| p.value.clone()),
-        SqlExpr::BinaryOp { op: BinaryOperator::Arrow, right, .. } => natural_name(right),
+        SqlExpr::BinaryOp {
+            op: BinaryOperator::Arrow,
+            right,
+            ..
+        } => natural_name(right),
         SqlExpr::Nested(inner) => natural_name(inner),
         _ => None,
     }
 }
 
 struct Item {
+    explode: bool,
     name: String,
     logical: Expr,
     /// A plain reference to this scan column.
@@ -99,7 +106,9 @@ pub fn plan_select(
     }
     for f in scan_schema.fields() {
         for q in &scope.qualifiers {
-            scope.columns.push((Some(q.clone()), f.name().clone(), f.name().clone()));
+            scope
+                .columns
+                .push((Some(q.clone()), f.name().clone(), f.name().clone()));
         }
     }
     let tr = |clause| ExprTranslator {
@@ -151,6 +160,7 @@ pub fn plan_select(
             SelectItem::Wildcard => {
                 for c in star_columns() {
                     items.push(Item {
+                        explode: false,
                         logical: Expr::Column(datafusion::common::Column::new_unqualified(&c)),
                         column: Some(c.clone()),
                         name: c,
@@ -165,6 +175,7 @@ pub fn plan_select(
                 }
                 for c in star_columns() {
                     items.push(Item {
+                        explode: false,
                         logical: Expr::Column(datafusion::common::Column::new_unqualified(&c)),
                         column: Some(c.clone()),
                         name: c,
@@ -179,6 +190,7 @@ pub fn plan_select(
                 };
                 for f in fields.iter() {
                     items.push(Item {
+                        explode: false,
                         name: f.name().clone(),
                         logical: datafusion::functions::core::expr_fn::get_field(
                             base.clone(),
@@ -189,7 +201,31 @@ pub fn plan_select(
                 }
             }
             SelectItem::Expr { expr, alias } => {
-                let logical = tr("SELECT").translate(expr)?;
+                let exploded = match expr {
+                    SqlExpr::Function(f) if f.name.to_string().eq_ignore_ascii_case("EXPLODE") => {
+                        match &f.args {
+                            sqlparser::ast::FunctionArguments::List(l) if l.args.len() == 1 => {
+                                match &l.args[0] {
+                                    sqlparser::ast::FunctionArg::Unnamed(
+                                        sqlparser::ast::FunctionArgExpr::Expr(inner),
+                                    ) => Some(inner.clone()),
+                                    _ => None,
+                                }
+                            }
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                };
+                if exploded.is_some() && source.source_type == SourceType::Table {
+                    return Err(EngineError::statement(
+                        "Table source is not supported with table functions",
+                    ));
+                }
+                let logical = match &exploded {
+                    Some(inner) => tr("SELECT").translate(inner)?,
+                    None => tr("SELECT").translate(expr)?,
+                };
                 let column = match &logical {
                     Expr::Column(c) => Some(c.name.clone()),
                     _ => None,
@@ -209,7 +245,13 @@ pub fn plan_select(
                         n
                     }
                 };
-                items.push(Item { name, logical, column });
+                let column = if exploded.is_some() { None } else { column };
+                items.push(Item {
+                    explode: exploded.is_some(),
+                    name,
+                    logical,
+                    column,
+                });
             }
         }
     }
@@ -244,7 +286,10 @@ pub fn plan_select(
                             n
                         });
                         // A key taken from the value leaves it.
-                        if let Some(i) = items.iter().position(|i| i.column.as_deref() == Some(name.as_str()) && i.logical.to_string() != pe_text) {
+                        if let Some(i) = items.iter().position(|i| {
+                            i.column.as_deref() == Some(name.as_str())
+                                && i.logical.to_string() != pe_text
+                        }) {
                             let _ = i;
                         }
                         extra_keys.push((name, pe))
@@ -267,7 +312,10 @@ pub fn plan_select(
     } else {
         let mut missing = Vec::new();
         for k in &key_names {
-            match items.iter().position(|i| i.column.as_deref() == Some(k.as_str())) {
+            match items
+                .iter()
+                .position(|i| i.column.as_deref() == Some(k.as_str()))
+            {
                 Some(i) => key_items.push(i),
                 None => missing.push(k.clone()),
             }
@@ -297,13 +345,16 @@ pub fn plan_select(
             names.extend(dups);
             return Err(EngineError::statement(format!(
                 "The projection contains a key column (`{}`) more than once, aliased as: {}.",
-                items[ki].column.clone().unwrap_or_else(|| items[ki].name.clone()),
+                items[ki]
+                    .column
+                    .clone()
+                    .unwrap_or_else(|| items[ki].name.clone()),
                 names.join(" and ")
             )));
         }
     }
 
-    let compile = |name: &str, e: &Expr| -> Result<OutColumn> {
+    let compile = |name: &str, e: &Expr, explode: bool| -> Result<OutColumn> {
         let p = super::physical(e.clone(), &scan_schema)?;
         let dt = p.data_type(&scan_schema)?;
         let sql_type = SqlType::from_arrow(&dt).ok_or_else(|| {
@@ -312,14 +363,37 @@ pub fn plan_select(
                 "Can't infer a type of null. Please explicitly cast it to a required type, e.g. CAST(null AS VARCHAR).",
             )
         })?;
-        Ok(OutColumn { name: name.to_string(), sql_type, expr: p })
+        let sql_type = match (explode, sql_type) {
+            (false, t) => t,
+            (true, SqlType::Array(element)) => *element,
+            (true, other) => {
+                return Err(EngineError::statement(format!(
+                    "Function 'explode' does not accept parameters ({other})."
+                )))
+            }
+        };
+        Ok(OutColumn {
+            name: name.to_string(),
+            sql_type,
+            expr: p,
+            explode,
+        })
     };
+    if !persistent {
+        // A transient query's rows are its projection, in order.
+        key_items.clear();
+        extra_keys.clear();
+    }
     let mut keys = Vec::new();
     for &ki in &key_items {
-        keys.push(compile(&items[ki].name, &items[ki].logical)?);
+        keys.push(compile(
+            &items[ki].name,
+            &items[ki].logical,
+            items[ki].explode,
+        )?);
     }
     for (n, e) in &extra_keys {
-        keys.push(compile(n, e)?);
+        keys.push(compile(n, e, false)?);
     }
     let mut values = Vec::new();
     for (i, it) in items.iter().enumerate() {
@@ -332,7 +406,7 @@ pub fn plan_select(
                 it.name
             )));
         }
-        values.push(compile(&it.name, &it.logical)?);
+        values.push(compile(&it.name, &it.logical, it.explode)?);
     }
     let mut seen = std::collections::HashSet::new();
     for c in keys.iter().chain(&values) {
@@ -344,7 +418,9 @@ pub fn plan_select(
         }
     }
     if persistent && values.is_empty() {
-        return Err(EngineError::statement("The projection contains no value columns."));
+        return Err(EngineError::statement(
+            "The projection contains no value columns.",
+        ));
     }
     let _ = ScalarValue::Null;
     Ok(SelectPlan {

@@ -6,6 +6,7 @@
 //! and a record with a null value passes through a plain projection as a null value (dropped by
 //! any `WHERE`); on a table, a row failing `WHERE` or a tombstone becomes a tombstone of its key.
 
+pub mod push;
 pub mod scan;
 pub mod sink;
 pub mod timestamp_format;
@@ -125,18 +126,30 @@ impl PersistentQuery {
         }
         let _guard = self.step_lock.lock().await;
         let topic = self.plan.source.topic.clone();
-        let partitions: Vec<(i32, i64)> = self.positions.lock().iter().map(|(p, o)| (*p, *o)).collect();
+        let partitions: Vec<(i32, i64)> = self
+            .positions
+            .lock()
+            .iter()
+            .map(|(p, o)| (*p, *o))
+            .collect();
         let mut total = 0;
         for (partition, offset) in partitions {
-            let records = self.log.fetch(&topic, partition, offset, FETCH_BYTES).await?;
+            let records = self
+                .log
+                .fetch(&topic, partition, offset, FETCH_BYTES)
+                .await?;
             let Some(last) = records.last().map(|r| r.offset) else {
                 continue;
             };
             total += records.len();
-            self.stats.records_in.fetch_add(records.len() as u64, Ordering::Relaxed);
+            self.stats
+                .records_in
+                .fetch_add(records.len() as u64, Ordering::Relaxed);
             let out = self.process(partition, &records).await?;
             for (p, recs) in out {
-                self.stats.records_out.fetch_add(recs.len() as u64, Ordering::Relaxed);
+                self.stats
+                    .records_out
+                    .fetch_add(recs.len() as u64, Ordering::Relaxed);
                 self.log.produce(&self.sink.topic, p, &recs).await?;
             }
             self.positions.lock().insert(partition, last + 1);
@@ -169,7 +182,9 @@ impl PersistentQuery {
                 // Find the offending rows: evaluate one row at a time.
                 for i in 0..decoded.batch.num_rows() {
                     let row = decoded.batch.slice(i, 1);
-                    if let Err(e) = self.evaluate(&row, &decoded.tombstone[i..=i], partition, &mut out) {
+                    if let Err(e) =
+                        self.evaluate(&row, &decoded.tombstone[i..=i], partition, &mut out)
+                    {
                         self.row_error(&row, partition, e).await;
                     }
                 }
@@ -183,7 +198,13 @@ impl PersistentQuery {
         self.stats.errors.fetch_add(1, Ordering::Relaxed);
         let offset = offset_of(row, 0);
         self.processing_log
-            .record_processing_error(&self.id, &self.plan.source.topic, partition, offset, &e.to_string())
+            .record_processing_error(
+                &self.id,
+                &self.plan.source.topic,
+                partition,
+                offset,
+                &e.to_string(),
+            )
             .await;
     }
 
@@ -194,79 +215,179 @@ impl PersistentQuery {
         partition: i32,
         out: &mut BTreeMap<i32, Vec<OutRecord>>,
     ) -> Result<()> {
-        let plan = &self.plan;
-        let is_table = plan.output_type == SourceType::Table;
-        let n = batch.num_rows();
-        let tomb = BooleanArray::from(tombstone.to_vec());
-        // Rows that produce a value.
-        let mut pass = not(&tomb)?;
-        if let Some(f) = &plan.filter {
-            let mask = f.evaluate(batch)?.into_array(n)?;
-            let mask = mask
-                .as_any()
-                .downcast_ref::<BooleanArray>()
-                .cloned()
-                .unwrap_or_else(|| BooleanArray::from(vec![false; n]));
-            let mask = if mask.null_count() > 0 { prep_null_mask_filter(&mask) } else { mask };
-            pass = and(&pass, &mask)?;
-        }
-        // Streams without WHERE forward null values; tables turn non-passing rows into tombstones.
-        let emit_tombstones = is_table || (plan.filter.is_none() && tombstone.iter().any(|t| *t));
-        let rows: Vec<usize> = if emit_tombstones {
-            (0..n).collect()
-        } else {
-            (0..n).filter(|i| pass.value(*i)).collect()
+        let rows = project(&self.plan, batch, tombstone)?;
+        let timestamp_col = self
+            .sink
+            .timestamp
+            .as_ref()
+            .and_then(|(c, _)| self.plan.values.iter().position(|v| &v.name == c));
+        let is_table = self.plan.output_type == SourceType::Table;
+        let encoder = sink::RowEncoder {
+            sink: &self.sink,
+            partitions: self.sink_partitions,
         };
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let (batch, pass, rows): (RecordBatch, Vec<bool>, Vec<usize>) = if emit_tombstones {
-            (batch.clone(), (0..n).map(|i| pass.value(i)).collect(), rows)
-        } else {
-            let filtered = filter_record_batch(batch, &pass)?;
-            let m = filtered.num_rows();
-            (filtered, vec![true; m], (0..m).collect())
-        };
-        let eval = |cols: &[crate::planner::select::OutColumn]| -> Result<Vec<ArrayRef>> {
-            cols.iter()
-                .map(|c| Ok(c.expr.evaluate(&batch)?.into_array(batch.num_rows())?))
-                .collect()
-        };
-        let keys = eval(&plan.keys)?;
-        let values = eval(&plan.values)?;
-        let rowtime = batch
-            .column_by_name(crate::schema::ROWTIME)
-            .cloned()
-            .ok_or_else(|| EngineError::Internal("no ROWTIME".into()))?;
-        let timestamp_col = self.sink.timestamp.as_ref().and_then(|(c, _)| {
-            plan.values.iter().position(|v| &v.name == c).map(|i| values[i].clone())
-        });
-        let encoder = sink::RowEncoder { sink: &self.sink, partitions: self.sink_partitions };
-        for i in rows {
-            let key: Vec<ScalarValue> = keys.iter().map(|a| sink::cell(a, i)).collect::<Result<_, _>>().map_err(EngineError::Execution)?;
-            if is_table && key.iter().any(|k| k.is_null()) && !key.is_empty() {
+        for row in rows {
+            if is_table && row.key.len() == 1 && row.key[0].is_null() {
                 continue;
             }
-            let value: Option<Vec<ScalarValue>> = if pass[i] {
-                Some(values.iter().map(|a| sink::cell(a, i)).collect::<Result<_, _>>().map_err(EngineError::Execution)?)
-            } else {
-                None
-            };
-            let mut ts = match sink::cell(&rowtime, i).map_err(EngineError::Execution)? {
-                ScalarValue::Int64(Some(t)) => t,
-                _ => 0,
-            };
-            if let Some(col) = &timestamp_col {
-                match sink::cell(col, i).map_err(EngineError::Execution)? {
-                    ScalarValue::Int64(Some(t)) | ScalarValue::TimestampMillisecond(Some(t), _) => ts = t,
+            let mut ts = row.timestamp;
+            if let (Some(i), Some(values)) = (timestamp_col, &row.value) {
+                match &values[i] {
+                    ScalarValue::Int64(Some(t)) | ScalarValue::TimestampMillisecond(Some(t), _) => {
+                        ts = *t
+                    }
                     _ => {}
                 }
             }
             encoder
-                .encode(&key, value.as_deref(), ts, partition, out)
+                .encode(&row.key, row.value.as_deref(), ts, partition, out)
                 .map_err(EngineError::Execution)?;
         }
         Ok(())
+    }
+}
+
+/// One output row of a stateless query.
+#[derive(Debug, Clone)]
+pub struct OutRow {
+    /// Key columns.
+    pub key: Vec<ScalarValue>,
+    /// Value columns; `None` for a tombstone (table) or a null value (stream).
+    pub value: Option<Vec<ScalarValue>>,
+    /// The source record's event time.
+    pub timestamp: i64,
+}
+
+/// Applies a stateless plan to a decoded batch: the filter, then the key and value projections.
+pub fn project(plan: &SelectPlan, batch: &RecordBatch, tombstone: &[bool]) -> Result<Vec<OutRow>> {
+    let is_table = plan.output_type == SourceType::Table;
+    let n = batch.num_rows();
+    let tomb = BooleanArray::from(tombstone.to_vec());
+    // Rows that produce a value.
+    let mut pass = not(&tomb)?;
+    if let Some(f) = &plan.filter {
+        let mask = f.evaluate(batch)?.into_array(n)?;
+        let mask = mask
+            .as_any()
+            .downcast_ref::<BooleanArray>()
+            .cloned()
+            .unwrap_or_else(|| BooleanArray::from(vec![false; n]));
+        let mask = if mask.null_count() > 0 {
+            prep_null_mask_filter(&mask)
+        } else {
+            mask
+        };
+        pass = and(&pass, &mask)?;
+    }
+    // Streams without WHERE forward null values; tables turn non-passing rows into tombstones.
+    let emit_tombstones = is_table || (plan.filter.is_none() && tombstone.iter().any(|t| *t));
+    let (batch, pass): (RecordBatch, Vec<bool>) = if emit_tombstones {
+        (batch.clone(), (0..n).map(|i| pass.value(i)).collect())
+    } else {
+        let filtered = filter_record_batch(batch, &pass)?;
+        let m = filtered.num_rows();
+        (filtered, vec![true; m])
+    };
+    let m = batch.num_rows();
+    if m == 0 {
+        return Ok(vec![]);
+    }
+    let eval = |cols: &[crate::planner::select::OutColumn]| -> Result<Vec<ArrayRef>> {
+        cols.iter()
+            .map(|c| Ok(c.expr.evaluate(&batch)?.into_array(m)?))
+            .collect()
+    };
+    let keys = eval(&plan.keys)?;
+    let values = eval(&plan.values)?;
+    let rowtime = batch
+        .column_by_name(crate::schema::ROWTIME)
+        .and_then(|a| {
+            a.as_any()
+                .downcast_ref::<datafusion::arrow::array::Int64Array>()
+        })
+        .cloned()
+        .ok_or_else(|| EngineError::Internal("no ROWTIME".into()))?;
+    let explode_columns: Vec<bool> = plan.values.iter().map(|c| c.explode).collect();
+    let mut out = Vec::with_capacity(m);
+    for (i, passed) in pass.iter().enumerate() {
+        let key: Vec<ScalarValue> = keys
+            .iter()
+            .map(|a| sink::cell(a, i))
+            .collect::<Result<_, _>>()
+            .map_err(EngineError::Execution)?;
+        let value = if *passed {
+            Some(
+                values
+                    .iter()
+                    .map(|a| sink::cell(a, i))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(EngineError::Execution)?,
+            )
+        } else {
+            None
+        };
+        let timestamp = rowtime.value(i);
+        match value {
+            Some(v) if explode_columns.iter().any(|e| *e) => {
+                explode_row(&plan.values, &explode_columns, key, v, timestamp, &mut out)
+            }
+            value => out.push(OutRow {
+                key,
+                value,
+                timestamp,
+            }),
+        }
+    }
+    Ok(out)
+}
+
+/// `EXPLODE`: one row per element of the longest exploded array, shorter ones padded with NULL;
+/// no row when every exploded array is NULL or empty.
+fn explode_row(
+    columns: &[crate::planner::select::OutColumn],
+    explode: &[bool],
+    key: Vec<ScalarValue>,
+    values: Vec<ScalarValue>,
+    timestamp: i64,
+    out: &mut Vec<OutRow>,
+) {
+    let lists: Vec<Option<Vec<ScalarValue>>> = values
+        .iter()
+        .zip(explode)
+        .map(|(v, e)| {
+            if *e {
+                crate::value::list_items(v)
+            } else {
+                None
+            }
+        })
+        .collect();
+    let n = lists
+        .iter()
+        .map(|l| l.as_ref().map_or(0, |l| l.len()))
+        .max()
+        .unwrap_or(0);
+    for j in 0..n {
+        let row: Vec<ScalarValue> = values
+            .iter()
+            .zip(&lists)
+            .zip(columns)
+            .zip(explode)
+            .map(|(((v, list), c), e)| {
+                if *e {
+                    list.as_ref()
+                        .and_then(|l| l.get(j).cloned())
+                        .unwrap_or_else(|| crate::value::null_of(&c.sql_type))
+                } else {
+                    v.clone()
+                }
+            })
+            .collect();
+        out.push(OutRow {
+            key: key.clone(),
+            value: Some(row),
+            timestamp,
+        });
     }
 }
 

@@ -50,7 +50,9 @@ pub fn decode(
     let key_cols = source.schema.key();
     let value_cols = source.schema.value();
     let ncols = scan_schema.fields().len();
-    let mut columns: Vec<Vec<ScalarValue>> = (0..ncols).map(|_| Vec::with_capacity(records.len())).collect();
+    let mut columns: Vec<Vec<ScalarValue>> = (0..ncols)
+        .map(|_| Vec::with_capacity(records.len()))
+        .collect();
     let mut tombstone = Vec::with_capacity(records.len());
     let mut errors = Vec::new();
     let is_table = source.source_type == SourceType::Table;
@@ -59,17 +61,30 @@ pub fn decode(
         let key = match source.key_format.decode(r.key.as_deref(), &key_cols, true) {
             Ok(k) => k,
             Err(message) => {
-                errors.push(DecodeError { target: "key", message, offset: r.offset, bytes: r.key.as_ref().map(|b| b.to_vec()) });
+                errors.push(DecodeError {
+                    target: "key",
+                    message,
+                    offset: r.offset,
+                    bytes: r.key.as_ref().map(|b| b.to_vec()),
+                });
                 continue;
             }
         };
         if is_table && key.is_none() && !key_cols.is_empty() {
             continue;
         }
-        let value = match source.value_format.decode(r.value.as_deref(), &value_cols, false) {
+        let value = match source
+            .value_format
+            .decode(r.value.as_deref(), &value_cols, false)
+        {
             Ok(v) => v,
             Err(message) => {
-                errors.push(DecodeError { target: "value", message, offset: r.offset, bytes: r.value.as_ref().map(|b| b.to_vec()) });
+                errors.push(DecodeError {
+                    target: "value",
+                    message,
+                    offset: r.offset,
+                    bytes: r.value.as_ref().map(|b| b.to_vec()),
+                });
                 continue;
             }
         };
@@ -89,7 +104,12 @@ pub fn decode(
                     continue;
                 }
                 Some(Err(message)) => {
-                    errors.push(DecodeError { target: "value", message, offset: r.offset, bytes: r.value.as_ref().map(|b| b.to_vec()) });
+                    errors.push(DecodeError {
+                        target: "value",
+                        message,
+                        offset: r.offset,
+                        bytes: r.value.as_ref().map(|b| b.to_vec()),
+                    });
                     continue;
                 }
             }
@@ -99,12 +119,18 @@ pub fn decode(
         for (ci, c) in ordered.iter().enumerate() {
             let cell = match &c.kind {
                 ColumnKind::Key => {
-                    let v = key.as_ref().map(|k| k[ki].clone()).unwrap_or_else(|| null_of(&c.sql_type));
+                    let v = key
+                        .as_ref()
+                        .map(|k| k[ki].clone())
+                        .unwrap_or_else(|| null_of(&c.sql_type));
                     ki += 1;
                     v
                 }
                 ColumnKind::Value => {
-                    let v = value.as_ref().map(|k| k[vi].clone()).unwrap_or_else(|| null_of(&c.sql_type));
+                    let v = value
+                        .as_ref()
+                        .map(|k| k[vi].clone())
+                        .unwrap_or_else(|| null_of(&c.sql_type));
                     vi += 1;
                     v
                 }
@@ -145,7 +171,11 @@ pub fn decode(
         &RecordBatchOptions::new().with_row_count(Some(rows)),
     )
     .map_err(|e| e.to_string())?;
-    Ok(Decoded { batch, tombstone, errors })
+    Ok(Decoded {
+        batch,
+        tombstone,
+        errors,
+    })
 }
 
 fn headers_value(headers: &[(String, Option<bytes::Bytes>)]) -> Result<ScalarValue, String> {
@@ -179,7 +209,9 @@ fn extract_timestamp(v: &ScalarValue, format: Option<&str>) -> Result<Option<i64
         ScalarValue::TimestampMillisecond(x, _) => *x,
         ScalarValue::Utf8(Some(s)) => {
             let Some(f) = format else {
-                return Err(format!("TIMESTAMP column is a STRING but no TIMESTAMP_FORMAT was given: {s}"));
+                return Err(format!(
+                    "TIMESTAMP column is a STRING but no TIMESTAMP_FORMAT was given: {s}"
+                ));
             };
             Some(crate::query::timestamp_format::parse(s, f)?)
         }

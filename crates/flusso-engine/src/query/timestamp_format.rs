@@ -75,14 +75,19 @@ pub fn parse(text: &str, pattern: &str) -> Result<i64, String> {
             return Ok(chrono::Utc.from_utc_datetime(&dt).timestamp_millis());
         }
     }
-    Err(format!("Failed to parse timestamp '{text}' with formatter '{pattern}'"))
+    Err(format!(
+        "Failed to parse timestamp '{text}' with formatter '{pattern}'"
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn parses_java_patterns() {
-        assert_eq!(super::parse("2018-05-11 21:58:33", "yyyy-MM-dd HH:mm:ss").unwrap(), 1526075913000);
+        assert_eq!(
+            super::parse("2018-05-11 21:58:33", "yyyy-MM-dd HH:mm:ss").unwrap(),
+            1526075913000
+        );
         assert_eq!(
             super::parse("2018-05-11T21:58:33.123", "yyyy-MM-dd'T'HH:mm:ss.SSS").unwrap(),
             1526075913123

@@ -42,6 +42,10 @@ pub struct ServerArgs {
     /// How often the compaction cleaner looks at compacted topics, e.g. `15s` [default: 15s].
     #[arg(long, env = "FLUSSO_CLEANER_INTERVAL")]
     pub cleaner_interval: Option<String>,
+    /// host:port of an external Kafka cluster; when given, no embedded log is started and the
+    /// SQL engine reads and writes that cluster's topics.
+    #[arg(long, env = "FLUSSO_KAFKA_BOOTSTRAP")]
+    pub kafka_bootstrap: Option<String>,
 }
 
 /// The TOML file's shape.
@@ -57,6 +61,7 @@ struct FileConfig {
     auto_create_topics: Option<bool>,
     retention_check_interval: Option<String>,
     cleaner_interval: Option<String>,
+    kafka_bootstrap: Option<String>,
     /// Server-wide defaults for topic configs, e.g. `"segment.bytes" = "1048576"`.
     #[serde(default)]
     topic_defaults: BTreeMap<String, toml::Value>,
@@ -75,6 +80,7 @@ pub struct ServerConfig {
     pub topic_defaults: BTreeMap<String, String>,
     pub retention_check_interval_ms: u64,
     pub cleaner_interval_ms: u64,
+    pub kafka_bootstrap: Option<String>,
 }
 
 impl ServerArgs {
@@ -170,6 +176,7 @@ impl ServerArgs {
             topic_defaults,
             retention_check_interval_ms,
             cleaner_interval_ms,
+            kafka_bootstrap: self.kafka_bootstrap.clone().or(file.kafka_bootstrap),
         })
     }
 }

@@ -52,7 +52,7 @@ fn main() -> anyhow::Result<()> {
             bench::run(what)
         }
         Some(Command::Qtt(args)) => {
-            init_tracing("error");
+            init_tracing("error,rdkafka=off,librdkafka=off");
             qtt::run(args)
         }
     }
@@ -78,6 +78,9 @@ fn run_server(args: ServerArgs) -> anyhow::Result<()> {
 }
 
 async fn serve(config: ServerConfig) -> anyhow::Result<()> {
+    if let Some(bootstrap) = config.kafka_bootstrap.clone() {
+        return serve_on_kafka(config, &bootstrap).await;
+    }
     let mut log_config = LogConfig::new(&config.data_dir);
     log_config.num_partitions = config.num_partitions;
     log_config.auto_create_topics = config.auto_create_topics;
@@ -144,6 +147,34 @@ async fn serve(config: ServerConfig) -> anyhow::Result<()> {
         tracing::error!(error = %e, "http listener failed");
     }
     tokio::task::spawn_blocking(move || log.shutdown()).await??;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+/// Runs the engine and the HTTP API over an external Kafka cluster (no embedded log).
+async fn serve_on_kafka(config: ServerConfig, bootstrap: &str) -> anyhow::Result<()> {
+    let kafka = flusso_engine::kafka_log::KafkaLog::connect(bootstrap, None)?;
+    kafka
+        .ping()
+        .await
+        .with_context(|| format!("cannot reach the Kafka cluster at {bootstrap}"))?;
+    let engine = flusso_engine::Engine::open(kafka, flusso_engine::EngineConfig::default())
+        .await
+        .context("cannot start the SQL engine")?;
+    let http = TcpListener::bind(config.http_listen)
+        .await
+        .with_context(|| format!("cannot listen for HTTP on {}", config.http_listen))?;
+    let http_addr = http.local_addr()?;
+    let shutdown = CancellationToken::new();
+    let http_task = tokio::spawn(http::serve(http, engine.clone(), shutdown.clone()));
+    tracing::info!(kafka = bootstrap, http = %http_addr, "flusso ready (external Kafka)");
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    shutdown.cancel();
+    engine.shutdown().await;
+    if let Ok(Err(e)) = http_task.await {
+        tracing::error!(error = %e, "http listener failed");
+    }
     tracing::info!("stopped cleanly");
     Ok(())
 }

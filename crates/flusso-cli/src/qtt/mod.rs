@@ -16,14 +16,19 @@ use anyhow::Context;
 /// Arguments of `flusso qtt`.
 #[derive(Debug, clap::Args)]
 pub struct QttArgs {
-    /// A directory of QTT JSON files (or one file).
-    pub dir: PathBuf,
+    /// Directories of QTT JSON files, or single files.
+    #[arg(required = true)]
+    pub dir: Vec<PathBuf>,
     /// Only variants whose name contains this text.
     #[arg(long)]
     pub filter: Option<String>,
-    /// Where topics live: the embedded log in-process (the only backend so far).
+    /// Where topics live: `embedded` (a fresh embedded log per variant, in-process) or `kafka`
+    /// (rdkafka over TCP to one embedded log started for the run, or to `--bootstrap`).
     #[arg(long, default_value = "embedded")]
     pub backend: String,
+    /// The broker for `--backend kafka`; by default an embedded log is started on a free port.
+    #[arg(long)]
+    pub bootstrap: Option<String>,
     /// Print why each failing variant failed.
     #[arg(long, short)]
     pub verbose: bool,
@@ -47,21 +52,22 @@ enum Outcome {
 
 /// Runs the suite; returns an error when the baseline is not met.
 pub fn run(args: QttArgs) -> anyhow::Result<()> {
-    if args.backend != "embedded" {
-        anyhow::bail!(
-            "backend '{}' is not available yet; use --backend embedded",
-            args.backend
-        );
+    if args.backend != "embedded" && args.backend != "kafka" {
+        anyhow::bail!("unknown backend '{}': use embedded or kafka", args.backend);
     }
-    let mut files: Vec<PathBuf> = if args.dir.is_file() {
-        vec![args.dir.clone()]
-    } else {
-        std::fs::read_dir(&args.dir)
-            .with_context(|| format!("cannot read {}", args.dir.display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .collect()
-    };
+    let mut files: Vec<PathBuf> = Vec::new();
+    for d in &args.dir {
+        if d.is_file() {
+            files.push(d.clone());
+        } else {
+            files.extend(
+                std::fs::read_dir(d)
+                    .with_context(|| format!("cannot read {}", d.display()))?
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|x| x == "json")),
+            );
+        }
+    }
     files.sort();
     let mut variants = Vec::new();
     for f in &files {
@@ -78,11 +84,33 @@ pub fn run(args: QttArgs) -> anyhow::Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
+    let log_dir = tempfile::tempdir()?;
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let backend = match (args.backend.as_str(), &args.bootstrap) {
+        ("kafka", Some(b)) => run::Backend::Kafka(b.clone()),
+        ("kafka", None) => runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            let addr = listener.local_addr()?;
+            let log = flusso_log::Log::open(flusso_log::LogConfig::new(log_dir.path()))?;
+            tokio::spawn(flusso_log::serve(
+                listener,
+                log,
+                flusso_log::KafkaServerConfig {
+                    advertised_host: "127.0.0.1".into(),
+                    advertised_port: addr.port(),
+                },
+                shutdown.clone(),
+            ));
+            anyhow::Ok(run::Backend::Kafka(addr.to_string()))
+        })?,
+        _ => run::Backend::Embedded,
+    };
     let results: Vec<(String, String, Outcome, String)> = runtime.block_on(async {
         let semaphore = Arc::new(tokio::sync::Semaphore::new(args.jobs.max(1)));
         let mut handles = Vec::new();
         for v in variants {
             let permit = Arc::clone(&semaphore);
+            let backend = backend.clone();
             handles.push(tokio::spawn(async move {
                 let _permit = permit.acquire_owned().await;
                 if let Some(reason) = &v.skip {
@@ -95,7 +123,7 @@ pub fn run(args: QttArgs) -> anyhow::Result<()> {
                 }
                 let inner = tokio::spawn({
                     let v = v.clone();
-                    async move { run::run_variant(&v).await }
+                    async move { run::run_variant(&v, &backend).await }
                 });
                 let (outcome, reason) =
                     match tokio::time::timeout(Duration::from_secs(30), inner).await {
@@ -115,6 +143,7 @@ pub fn run(args: QttArgs) -> anyhow::Result<()> {
         }
         out
     });
+    shutdown.cancel();
     let mut per_file: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     let mut passing = Vec::new();

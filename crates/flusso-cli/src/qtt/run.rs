@@ -15,8 +15,26 @@ use serde_json::Value as Json;
 use super::compare::matches;
 use super::load::Variant;
 
+/// Where a variant's topics live.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// A fresh embedded log per variant, in-process.
+    Embedded,
+    /// A Kafka broker (the embedded log's TCP port in CI), one topic namespace per variant.
+    Kafka(String),
+}
+
+static NAMESPACE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// Runs a variant; `Err` holds why it failed.
-pub async fn run_variant(v: &Variant) -> Result<(), String> {
+pub async fn run_variant(v: &Variant, backend: &Backend) -> Result<(), String> {
+    if let Backend::Kafka(bootstrap) = backend {
+        let n = NAMESPACE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let client =
+            flusso_engine::kafka_log::KafkaLog::connect(bootstrap, Some(format!("qtt{n}.")))
+                .map_err(|e| e.to_string())?;
+        return run_in(v, client).await;
+    }
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let mut config = LogConfig::new(dir.path());
     config.checkpoint_interval_ms = 3_600_000;

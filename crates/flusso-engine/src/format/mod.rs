@@ -5,6 +5,7 @@
 
 mod delimited;
 mod json;
+pub(crate) mod json_columns;
 mod kafka;
 
 use datafusion::common::ScalarValue;

@@ -6,6 +6,7 @@
 //! and a record with a null value passes through a plain projection as a null value (dropped by
 //! any `WHERE`); on a table, a row failing `WHERE` or a tombstone becomes a tombstone of its key.
 
+mod fast_json;
 pub mod push;
 pub mod scan;
 pub mod sink;
@@ -66,6 +67,8 @@ pub struct PersistentQuery {
     processing_log: ProcessingLog,
     /// Serialises steps.
     step_lock: tokio::sync::Mutex<()>,
+    /// The direct JSON writer, when the sink qualifies.
+    fast_json: Option<fast_json::FastJson>,
 }
 
 impl PersistentQuery {
@@ -81,6 +84,8 @@ impl PersistentQuery {
         log: Arc<dyn LogClient>,
         processing_log: ProcessingLog,
     ) -> PersistentQuery {
+        let plan_for_fast = plan.clone();
+        let sink_for_fast = Arc::clone(&sink);
         PersistentQuery {
             id,
             sql,
@@ -94,6 +99,7 @@ impl PersistentQuery {
             log,
             processing_log,
             step_lock: tokio::sync::Mutex::new(()),
+            fast_json: fast_json::FastJson::new(&plan_for_fast, &sink_for_fast),
         }
     }
 
@@ -215,6 +221,17 @@ impl PersistentQuery {
         partition: i32,
         out: &mut BTreeMap<i32, Vec<OutRecord>>,
     ) -> Result<()> {
+        if let Some(fast) = &self.fast_json {
+            let projected = project_arrays(&self.plan, batch, tombstone)?;
+            return fast_json::encode(
+                fast,
+                &self.sink,
+                self.sink_partitions,
+                &projected,
+                partition,
+                out,
+            );
+        }
         let rows = project(&self.plan, batch, tombstone)?;
         let timestamp_col = self
             .sink
@@ -258,8 +275,25 @@ pub struct OutRow {
     pub timestamp: i64,
 }
 
+/// A stateless plan applied to a batch, column-wise: key and value columns of the rows kept,
+/// which of them have a value (the others are tombstones), and their event times.
+pub struct Projected {
+    /// Key columns.
+    pub keys: Vec<ArrayRef>,
+    /// Value columns.
+    pub values: Vec<ArrayRef>,
+    /// Per row: whether it has a value.
+    pub pass: Vec<bool>,
+    /// Per row: event time.
+    pub rowtime: datafusion::arrow::array::Int64Array,
+}
+
 /// Applies a stateless plan to a decoded batch: the filter, then the key and value projections.
-pub fn project(plan: &SelectPlan, batch: &RecordBatch, tombstone: &[bool]) -> Result<Vec<OutRow>> {
+pub fn project_arrays(
+    plan: &SelectPlan,
+    batch: &RecordBatch,
+    tombstone: &[bool],
+) -> Result<Projected> {
     let is_table = plan.output_type == SourceType::Table;
     let n = batch.num_rows();
     let tomb = BooleanArray::from(tombstone.to_vec());
@@ -289,9 +323,6 @@ pub fn project(plan: &SelectPlan, batch: &RecordBatch, tombstone: &[bool]) -> Re
         (filtered, vec![true; m])
     };
     let m = batch.num_rows();
-    if m == 0 {
-        return Ok(vec![]);
-    }
     let eval = |cols: &[crate::planner::select::OutColumn]| -> Result<Vec<ArrayRef>> {
         cols.iter()
             .map(|c| Ok(c.expr.evaluate(&batch)?.into_array(m)?))
@@ -307,6 +338,23 @@ pub fn project(plan: &SelectPlan, batch: &RecordBatch, tombstone: &[bool]) -> Re
         })
         .cloned()
         .ok_or_else(|| EngineError::Internal("no ROWTIME".into()))?;
+    Ok(Projected {
+        keys,
+        values,
+        pass,
+        rowtime,
+    })
+}
+
+/// Applies a stateless plan to a decoded batch, row by row.
+pub fn project(plan: &SelectPlan, batch: &RecordBatch, tombstone: &[bool]) -> Result<Vec<OutRow>> {
+    let Projected {
+        keys,
+        values,
+        pass,
+        rowtime,
+    } = project_arrays(plan, batch, tombstone)?;
+    let m = pass.len();
     let explode_columns: Vec<bool> = plan.values.iter().map(|c| c.explode).collect();
     let mut out = Vec::with_capacity(m);
     for (i, passed) in pass.iter().enumerate() {

@@ -46,6 +46,163 @@ pub fn decode(
     partition: i32,
     records: &[InRecord],
 ) -> Result<Decoded, String> {
+    if let Some(decoded) = decode_primitive_json(source, scan_schema, partition, records)? {
+        return Ok(decoded);
+    }
+    decode_general(source, scan_schema, partition, records)
+}
+
+/// The fast path: JSON values of primitive columns, a KAFKA or NONE key, no headers, no
+/// TIMESTAMP column. `None` when the source does not qualify.
+fn decode_primitive_json(
+    source: &Source,
+    scan_schema: &SchemaRef,
+    partition: i32,
+    records: &[InRecord],
+) -> Result<Option<Decoded>, String> {
+    use crate::format::json_columns::{append, fits, parse_row, ColumnBuilder};
+    use crate::format::FormatKind;
+    let key_cols = source.schema.key();
+    let value_cols = source.schema.value();
+    let qualifies = source.value_format.kind == FormatKind::Json
+        && !source.value_format.unwrapped(&value_cols)
+        && source.timestamp.is_none()
+        && source.window.is_none()
+        && source.schema.columns.len() == key_cols.len() + value_cols.len()
+        && key_cols.len() <= 1
+        && matches!(source.key_format.kind, FormatKind::Kafka | FormatKind::None);
+    if !qualifies {
+        return Ok(None);
+    }
+    let n = records.len();
+    let mut key_builder = match key_cols.first() {
+        Some((_, t)) => match ColumnBuilder::new(t, n) {
+            Some(b) => Some(b),
+            None => return Ok(None),
+        },
+        None => None,
+    };
+    let mut builders = Vec::with_capacity(value_cols.len());
+    for (_, t) in &value_cols {
+        match ColumnBuilder::new(t, n) {
+            Some(b) => builders.push(b),
+            None => return Ok(None),
+        }
+    }
+    let names: Vec<String> = value_cols.iter().map(|(c, _)| c.clone()).collect();
+    let is_table = source.source_type == SourceType::Table;
+    let mut rowtime = Vec::with_capacity(n);
+    let mut offsets = Vec::with_capacity(n);
+    let mut tombstone = Vec::with_capacity(n);
+    let mut errors = Vec::new();
+    for r in records {
+        let key = match source.key_format.decode(r.key.as_deref(), &key_cols, true) {
+            Ok(k) => k,
+            Err(message) => {
+                errors.push(DecodeError {
+                    target: "key",
+                    message,
+                    offset: r.offset,
+                    bytes: r.key.as_ref().map(|b| b.to_vec()),
+                });
+                continue;
+            }
+        };
+        if is_table && key.is_none() && !key_cols.is_empty() {
+            continue;
+        }
+        let mut general: Option<Option<Vec<ScalarValue>>> = None;
+        let mut cells = None;
+        match r.value.as_deref() {
+            None => general = Some(None),
+            Some(bytes) => match parse_row(bytes, &names) {
+                Some(Some(c))
+                    if c.iter()
+                        .zip(&builders)
+                        .all(|(cell, b)| fits(b, cell.as_ref())) =>
+                {
+                    cells = Some(c)
+                }
+                Some(None) => general = Some(None),
+                _ => match source.value_format.decode(Some(bytes), &value_cols, false) {
+                    Ok(v) => general = Some(v),
+                    Err(message) => {
+                        errors.push(DecodeError {
+                            target: "value",
+                            message,
+                            offset: r.offset,
+                            bytes: Some(bytes.to_vec()),
+                        });
+                        continue;
+                    }
+                },
+            },
+        }
+        if let Some(b) = key_builder.as_mut() {
+            match key.as_ref().and_then(|k| k.first()) {
+                Some(v) => b.append_scalar(v),
+                None => b.append_null(),
+            }
+        }
+        match (cells, general) {
+            (Some(cells), _) => {
+                for (b, cell) in builders.iter_mut().zip(&cells) {
+                    append(b, cell.as_ref());
+                }
+                tombstone.push(false);
+            }
+            (None, Some(Some(values))) => {
+                for (b, v) in builders.iter_mut().zip(&values) {
+                    b.append_scalar(v);
+                }
+                tombstone.push(false);
+            }
+            _ => {
+                for b in builders.iter_mut() {
+                    b.append_null();
+                }
+                tombstone.push(true);
+            }
+        }
+        rowtime.push(r.timestamp);
+        offsets.push(r.offset);
+    }
+    let rows = tombstone.len();
+    let mut arrays: Vec<ArrayRef> = Vec::with_capacity(scan_schema.fields().len());
+    if let Some(b) = key_builder.as_mut() {
+        arrays.push(b.finish());
+    }
+    for b in builders.iter_mut() {
+        arrays.push(b.finish());
+    }
+    arrays.push(Arc::new(datafusion::arrow::array::Int64Array::from(
+        rowtime,
+    )));
+    arrays.push(Arc::new(datafusion::arrow::array::Int32Array::from(
+        vec![partition; rows],
+    )));
+    arrays.push(Arc::new(datafusion::arrow::array::Int64Array::from(
+        offsets,
+    )));
+    let batch = RecordBatch::try_new_with_options(
+        Arc::clone(scan_schema),
+        arrays,
+        &RecordBatchOptions::new().with_row_count(Some(rows)),
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(Some(Decoded {
+        batch,
+        tombstone,
+        errors,
+    }))
+}
+
+fn decode_general(
+    source: &Source,
+    scan_schema: &SchemaRef,
+    partition: i32,
+    records: &[InRecord],
+) -> Result<Decoded, String> {
     let ordered = source.schema.ordered();
     let key_cols = source.schema.key();
     let value_cols = source.schema.value();

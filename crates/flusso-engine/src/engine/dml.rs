@@ -451,7 +451,7 @@ impl Engine {
         };
         let mut out = BTreeMap::new();
         encoder
-            .encode(&key, Some(&value), timestamp, 0, &mut out)
+            .encode(&key, Some(&value), timestamp, 0, vec![], &mut out)
             .map_err(EngineError::Execution)?;
         for (p, records) in out {
             let records: Vec<OutRecord> = records;

@@ -170,6 +170,7 @@ pub fn encode(
     partitions: i32,
     p: &Projected,
     source_partition: i32,
+    headers: &super::HeaderMap,
     out: &mut BTreeMap<i32, Vec<OutRecord>>,
 ) -> Result<()> {
     let is_table = sink.source_type == flusso_sql::ast::SourceType::Table;
@@ -201,7 +202,14 @@ pub fn encode(
             key,
             value,
             timestamp: p.rowtime.value(i),
-            headers: vec![],
+            headers: if headers.is_empty() {
+                vec![]
+            } else {
+                headers
+                    .get(&p.offsets.value(i))
+                    .cloned()
+                    .unwrap_or_default()
+            },
         });
     }
     Ok(())

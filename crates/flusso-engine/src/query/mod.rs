@@ -182,15 +182,40 @@ impl PersistentQuery {
         if decoded.batch.num_rows() == 0 {
             return Ok(out);
         }
-        match self.evaluate(&decoded.batch, &decoded.tombstone, partition, &mut out) {
+        // Records keep their headers through the query, as Kafka Streams forwards them.
+        let headers: HeaderMap = records
+            .iter()
+            .filter(|r| !r.headers.is_empty())
+            .map(|r| {
+                (
+                    r.offset,
+                    r.headers
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.as_ref().map(|b| b.to_vec())))
+                        .collect(),
+                )
+            })
+            .collect();
+        let headers = &headers;
+        match self.evaluate(
+            &decoded.batch,
+            &decoded.tombstone,
+            partition,
+            headers,
+            &mut out,
+        ) {
             Ok(()) => {}
             Err(_) if decoded.batch.num_rows() > 1 => {
                 // Find the offending rows: evaluate one row at a time.
                 for i in 0..decoded.batch.num_rows() {
                     let row = decoded.batch.slice(i, 1);
-                    if let Err(e) =
-                        self.evaluate(&row, &decoded.tombstone[i..=i], partition, &mut out)
-                    {
+                    if let Err(e) = self.evaluate(
+                        &row,
+                        &decoded.tombstone[i..=i],
+                        partition,
+                        headers,
+                        &mut out,
+                    ) {
                         self.row_error(&row, partition, e).await;
                     }
                 }
@@ -219,6 +244,7 @@ impl PersistentQuery {
         batch: &RecordBatch,
         tombstone: &[bool],
         partition: i32,
+        headers: &HeaderMap,
         out: &mut BTreeMap<i32, Vec<OutRecord>>,
     ) -> Result<()> {
         if let Some(fast) = &self.fast_json {
@@ -229,6 +255,7 @@ impl PersistentQuery {
                 self.sink_partitions,
                 &projected,
                 partition,
+                headers,
                 out,
             );
         }
@@ -249,24 +276,49 @@ impl PersistentQuery {
             }
             let mut ts = row.timestamp;
             if let (Some(i), Some(values)) = (timestamp_col, &row.value) {
-                match &values[i] {
-                    ScalarValue::Int64(Some(t)) | ScalarValue::TimestampMillisecond(Some(t), _) => {
-                        ts = *t
-                    }
-                    _ => {}
+                let format = self.sink.timestamp.as_ref().and_then(|(_, f)| f.as_deref());
+                match sink_timestamp(&values[i], format) {
+                    Some(t) => ts = t,
+                    // ksqlDB drops records whose event time is missing or invalid.
+                    None => continue,
                 }
             }
+            let record_headers = headers.get(&row.offset).cloned().unwrap_or_default();
             encoder
-                .encode(&row.key, row.value.as_deref(), ts, partition, out)
+                .encode(
+                    &row.key,
+                    row.value.as_deref(),
+                    ts,
+                    partition,
+                    record_headers,
+                    out,
+                )
                 .map_err(EngineError::Execution)?;
         }
         Ok(())
     }
 }
 
+/// Headers of the records read, by offset (only records that have some).
+pub type HeaderMap = std::collections::HashMap<i64, Vec<(String, Option<Vec<u8>>)>>;
+
+/// The event time a sink's TIMESTAMP column gives: BIGINT or TIMESTAMP ms, or a STRING in the
+/// TIMESTAMP_FORMAT; `None` when missing, negative or unparseable.
+fn sink_timestamp(v: &ScalarValue, format: Option<&str>) -> Option<i64> {
+    let t = match v {
+        ScalarValue::Int64(Some(t)) | ScalarValue::TimestampMillisecond(Some(t), _) => *t,
+        ScalarValue::Int32(Some(t)) => i64::from(*t),
+        ScalarValue::Utf8(Some(s)) => timestamp_format::parse(s, format?).ok()?,
+        _ => return None,
+    };
+    (t >= 0).then_some(t)
+}
+
 /// One output row of a stateless query.
 #[derive(Debug, Clone)]
 pub struct OutRow {
+    /// Offset of the source record.
+    pub offset: i64,
     /// Key columns.
     pub key: Vec<ScalarValue>,
     /// Value columns; `None` for a tombstone (table) or a null value (stream).
@@ -286,6 +338,8 @@ pub struct Projected {
     pub pass: Vec<bool>,
     /// Per row: event time.
     pub rowtime: datafusion::arrow::array::Int64Array,
+    /// Per row: the source record's offset.
+    pub offsets: datafusion::arrow::array::Int64Array,
 }
 
 /// Applies a stateless plan to a decoded batch: the filter, then the key and value projections.
@@ -338,11 +392,20 @@ pub fn project_arrays(
         })
         .cloned()
         .ok_or_else(|| EngineError::Internal("no ROWTIME".into()))?;
+    let offsets = batch
+        .column_by_name(crate::schema::ROWOFFSET)
+        .and_then(|a| {
+            a.as_any()
+                .downcast_ref::<datafusion::arrow::array::Int64Array>()
+        })
+        .cloned()
+        .ok_or_else(|| EngineError::Internal("no ROWOFFSET".into()))?;
     Ok(Projected {
         keys,
         values,
         pass,
         rowtime,
+        offsets,
     })
 }
 
@@ -353,6 +416,7 @@ pub fn project(plan: &SelectPlan, batch: &RecordBatch, tombstone: &[bool]) -> Re
         values,
         pass,
         rowtime,
+        offsets,
     } = project_arrays(plan, batch, tombstone)?;
     let m = pass.len();
     let explode_columns: Vec<bool> = plan.values.iter().map(|c| c.explode).collect();
@@ -375,11 +439,18 @@ pub fn project(plan: &SelectPlan, batch: &RecordBatch, tombstone: &[bool]) -> Re
             None
         };
         let timestamp = rowtime.value(i);
+        let offset = offsets.value(i);
         match value {
-            Some(v) if explode_columns.iter().any(|e| *e) => {
-                explode_row(&plan.values, &explode_columns, key, v, timestamp, &mut out)
-            }
+            Some(v) if explode_columns.iter().any(|e| *e) => explode_row(
+                &plan.values,
+                &explode_columns,
+                key,
+                v,
+                (timestamp, offset),
+                &mut out,
+            ),
             value => out.push(OutRow {
+                offset,
                 key,
                 value,
                 timestamp,
@@ -396,7 +467,7 @@ fn explode_row(
     explode: &[bool],
     key: Vec<ScalarValue>,
     values: Vec<ScalarValue>,
-    timestamp: i64,
+    (timestamp, offset): (i64, i64),
     out: &mut Vec<OutRow>,
 ) {
     let lists: Vec<Option<Vec<ScalarValue>>> = values
@@ -432,6 +503,7 @@ fn explode_row(
             })
             .collect();
         out.push(OutRow {
+            offset,
             key: key.clone(),
             value: Some(row),
             timestamp,

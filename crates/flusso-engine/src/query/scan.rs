@@ -361,6 +361,11 @@ fn headers_value(headers: &[(String, Option<bytes::Bytes>)]) -> Result<ScalarVal
 /// parsed with `TIMESTAMP_FORMAT`.
 fn extract_timestamp(v: &ScalarValue, format: Option<&str>) -> Result<Option<i64>, String> {
     Ok(match v {
+        ScalarValue::Int64(Some(x)) if *x < 0 => {
+            return Err(format!(
+                "invalid timestamp {x}: timestamps must not be negative"
+            ))
+        }
         ScalarValue::Int64(x) => *x,
         ScalarValue::Int32(x) => x.map(i64::from),
         ScalarValue::TimestampMillisecond(x, _) => *x,

@@ -63,6 +63,7 @@ impl RowEncoder<'_> {
         value: Option<&[ScalarValue]>,
         timestamp: i64,
         source_partition: i32,
+        headers: Vec<(String, Option<Vec<u8>>)>,
         out: &mut BTreeMap<i32, Vec<OutRecord>>,
     ) -> Result<(), String> {
         let key_cols = self.sink.key_columns();
@@ -84,7 +85,7 @@ impl RowEncoder<'_> {
             key: key_bytes,
             value: value_bytes,
             timestamp,
-            headers: vec![],
+            headers,
         });
         Ok(())
     }

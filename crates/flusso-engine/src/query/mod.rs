@@ -260,11 +260,18 @@ impl PersistentQuery {
             );
         }
         let rows = project(&self.plan, batch, tombstone)?;
-        let timestamp_col = self
-            .sink
-            .timestamp
-            .as_ref()
-            .and_then(|(c, _)| self.plan.values.iter().position(|v| &v.name == c));
+        // The sink's TIMESTAMP column: a value column, or a key column.
+        let timestamp_col = self.sink.timestamp.as_ref().and_then(|(c, _)| {
+            match self.plan.values.iter().position(|v| &v.name == c) {
+                Some(i) => Some((false, i)),
+                None => self
+                    .plan
+                    .keys
+                    .iter()
+                    .position(|k| &k.name == c)
+                    .map(|i| (true, i)),
+            }
+        });
         let is_table = self.plan.output_type == SourceType::Table;
         let encoder = sink::RowEncoder {
             sink: &self.sink,
@@ -275,9 +282,10 @@ impl PersistentQuery {
                 continue;
             }
             let mut ts = row.timestamp;
-            if let (Some(i), Some(values)) = (timestamp_col, &row.value) {
+            if let (Some((in_key, i)), Some(values)) = (timestamp_col, &row.value) {
                 let format = self.sink.timestamp.as_ref().and_then(|(_, f)| f.as_deref());
-                match sink_timestamp(&values[i], format) {
+                let cell = if in_key { &row.key[i] } else { &values[i] };
+                match sink_timestamp(cell, format) {
                     Some(t) => ts = t,
                     // ksqlDB drops records whose event time is missing or invalid.
                     None => continue,

@@ -247,8 +247,13 @@ fn decode_general(
         };
         let mut rowtime = r.timestamp;
         if let (Some((ts_col, ts_format)), Some(v)) = (&source.timestamp, &value) {
-            let idx = value_cols.iter().position(|(n, _)| n == ts_col);
-            let cell = idx.map(|i| &v[i]);
+            let cell = match value_cols.iter().position(|(n, _)| n == ts_col) {
+                Some(i) => Some(&v[i]),
+                None => key_cols
+                    .iter()
+                    .position(|(n, _)| n == ts_col)
+                    .and_then(|i| key.as_ref().map(|k| &k[i])),
+            };
             match cell.map(|c| extract_timestamp(c, ts_format.as_deref())) {
                 Some(Ok(Some(ts))) => rowtime = ts,
                 Some(Ok(None)) | None => {

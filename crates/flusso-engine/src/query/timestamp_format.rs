@@ -64,6 +64,14 @@ pub fn to_chrono(pattern: &str) -> String {
 /// Parses `text` with a Java pattern into epoch milliseconds (UTC unless the text has a zone).
 pub fn parse(text: &str, pattern: &str) -> Result<i64, String> {
     let f = to_chrono(pattern);
+    // Java's `X` reads `Z` for UTC; chrono's `%z` wants digits.
+    let zulu;
+    let text = if f.ends_with("%z") && text.ends_with('Z') {
+        zulu = format!("{}+0000", &text[..text.len() - 1]);
+        zulu.as_str()
+    } else {
+        text
+    };
     if let Ok(dt) = chrono::DateTime::parse_from_str(text, &f) {
         return Ok(dt.timestamp_millis());
     }

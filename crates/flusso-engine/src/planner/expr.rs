@@ -481,12 +481,13 @@ impl ExprTranslator<'_> {
         };
         let refuse = || {
             EngineError::statement(format!(
-                "{}operator does not exist: {ts} = {os} ({other_sql})",
+                "{}operator does not exist: {ts} = {os} ({})\nHint: You might need to add explicit type casts.",
                 if self.clause == "WHERE" {
                     "Invalid Predicate: "
                 } else {
                     ""
-                }
+                },
+                other_sql.to_string().replace(" := ", ":=")
             ))
         };
         if ts.is_numeric() && os.is_numeric() {
@@ -509,12 +510,13 @@ impl ExprTranslator<'_> {
             };
             return match &ts {
                 SqlType::Boolean => parse_boolean(text).map(lit).ok_or_else(invalid),
-                SqlType::Int => text.trim().parse::<i32>().map(lit).map_err(|_| invalid()),
-                SqlType::Bigint => text.trim().parse::<i64>().map(lit).map_err(|_| invalid()),
-                SqlType::Double => text.trim().parse::<f64>().map(lit).map_err(|_| invalid()),
-                SqlType::Decimal(p, s) => crate::value::parse_decimal(text, *p, *s)
-                    .map(|u| lit(ScalarValue::Decimal128(Some(u), *p, *s)))
-                    .ok_or_else(invalid),
+                SqlType::Int | SqlType::Bigint | SqlType::Double | SqlType::Decimal(..) => {
+                    let t = text.trim();
+                    if t.parse::<f64>().is_err() || t.contains(['e', 'E', 'n', 'N', 'i', 'I']) {
+                        return Err(invalid());
+                    }
+                    number_literal(t).map(lit).map_err(|_| invalid())
+                }
                 SqlType::Date | SqlType::Time | SqlType::Timestamp => Ok(cast(other, tt)),
                 _ => Err(refuse()),
             };

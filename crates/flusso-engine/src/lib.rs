@@ -27,6 +27,7 @@ pub use engine::{
 pub use error::{EngineError, Result};
 pub use format::{Format, FormatKind};
 pub use log_client::{EmbeddedLog, InRecord, LogClient, OutRecord};
+pub use planner::registry::register_function;
 pub use processing_log::{PROCESSING_LOG_STREAM, PROCESSING_LOG_TOPIC};
 pub use query::push::{PushQuery, Row};
 pub use query::PersistentQuery;

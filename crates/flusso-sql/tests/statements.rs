@@ -607,7 +607,7 @@ fn errors_have_positions() {
         ),
         (
             "SELECT 9223372036854775808 FROM s;",
-            "line 1:8: invalid numeric literal: 9223372036854775808",
+            "line 1:8: Invalid numeric literal: 9223372036854775808",
         ),
         (
             "SELECT * FROM s GROUP BY a, (b, c);",

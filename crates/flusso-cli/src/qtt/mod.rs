@@ -5,6 +5,7 @@
 mod compare;
 mod load;
 mod run;
+mod udfs;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -55,6 +56,7 @@ pub fn run(args: QttArgs) -> anyhow::Result<()> {
     if args.backend != "embedded" && args.backend != "kafka" {
         anyhow::bail!("unknown backend '{}': use embedded or kafka", args.backend);
     }
+    udfs::register();
     let mut files: Vec<PathBuf> = Vec::new();
     for d in &args.dir {
         if d.is_file() {

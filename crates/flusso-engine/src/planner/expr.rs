@@ -634,6 +634,9 @@ impl ExprTranslator<'_> {
                 positional,
             )),
             "AS_VALUE" if positional.len() == 1 => Ok(positional.remove(0).alias("AS_VALUE")),
+            _ if super::registry::lookup(&name).is_some() => Ok(super::registry::lookup(&name)
+                .map(|udf| udf.call(positional))
+                .unwrap_or_else(|| lit(ScalarValue::Null))),
             _ => crate::functions::scalar_call(&name, positional, self.schema)
                 .map_err(EngineError::Statement),
         }

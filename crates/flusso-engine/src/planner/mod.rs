@@ -1,6 +1,7 @@
 //! From statements to plans: expressions ([`expr`]) and stateless queries ([`select`]).
 
 pub mod expr;
+pub mod registry;
 pub mod select;
 pub mod udfs;
 

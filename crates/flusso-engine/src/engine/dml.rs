@@ -394,6 +394,7 @@ impl Engine {
             schema: &df,
             types: &types,
             clause: "VALUES",
+            lambdas: Default::default(),
         };
         let batch = RecordBatch::try_new_with_options(
             Arc::clone(&empty),

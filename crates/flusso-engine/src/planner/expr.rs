@@ -48,6 +48,8 @@ pub struct ExprTranslator<'a> {
     pub types: &'a HashMap<String, SqlType>,
     /// Where the expression is (`WHERE`, `SELECT`, ...), for error messages.
     pub clause: &'static str,
+    /// Lambda parameters in scope (innermost last) and their element fields.
+    pub lambdas: std::cell::RefCell<Vec<(String, datafusion::arrow::datatypes::FieldRef)>>,
 }
 
 fn unsupported(what: impl std::fmt::Display) -> EngineError {
@@ -141,7 +143,10 @@ impl ExprTranslator<'_> {
     /// Translates one expression.
     pub fn translate(&self, e: &SqlExpr) -> Result<Expr> {
         Ok(match e {
-            SqlExpr::Identifier(id) => self.column(None, &id.value)?,
+            SqlExpr::Identifier(id) => match self.lambda_variable(&id.value) {
+                Some(v) => v,
+                None => self.column(None, &id.value)?,
+            },
             SqlExpr::CompoundIdentifier(parts) => match parts.as_slice() {
                 [q, c] => {
                     if self.scope.qualifiers.iter().any(|s| s == &q.value) {
@@ -320,6 +325,46 @@ impl ExprTranslator<'_> {
             }
             other => return Err(unsupported(other)),
         })
+    }
+
+    fn lambda_variable(&self, name: &str) -> Option<Expr> {
+        let lambdas = self.lambdas.borrow();
+        let (n, field) = lambdas.iter().rev().find(|(n, _)| n == name)?;
+        Some(Expr::LambdaVariable(
+            datafusion::logical_expr::expr::LambdaVariable::new(n.clone(), Some(Arc::clone(field))),
+        ))
+    }
+
+    /// `TRANSFORM(array, x => ...)` and `FILTER(array, x => ...)` as DataFusion's higher-order
+    /// array functions; `None` when the call has another shape (maps, REDUCE).
+    fn array_lambda(&self, name: &str, list: &[FunctionArg]) -> Result<Option<Expr>> {
+        let [FunctionArg::Unnamed(FunctionArgExpr::Expr(array)), FunctionArg::Unnamed(FunctionArgExpr::Expr(SqlExpr::Lambda(l)))] =
+            list
+        else {
+            return Ok(None);
+        };
+        let params: Vec<String> = l.params.iter().map(|p| p.name.value.clone()).collect();
+        let [param] = params.as_slice() else {
+            return Ok(None);
+        };
+        let array = self.translate(array)?;
+        let element = match self.type_of(&array)? {
+            DataType::List(f) | DataType::LargeList(f) => f,
+            _ => return Ok(None),
+        };
+        let field = Arc::new(datafusion::arrow::datatypes::Field::new(
+            param,
+            element.data_type().clone(),
+            true,
+        ));
+        self.lambdas.borrow_mut().push((param.clone(), field));
+        let body = self.translate(&l.body);
+        self.lambdas.borrow_mut().pop();
+        let lambda = datafusion::logical_expr::expr_fn::lambda([param.clone()], body?);
+        Ok(Some(match name {
+            "TRANSFORM" => datafusion::functions_nested::expr_fn::array_transform(array, lambda),
+            _ => datafusion::functions_nested::expr_fn::array_filter(array, lambda),
+        }))
     }
 
     fn column(&self, qualifier: Option<&str>, name: &str) -> Result<Expr> {
@@ -562,6 +607,11 @@ impl ExprTranslator<'_> {
             FunctionArguments::None => &[],
             FunctionArguments::Subquery(_) => return Err(unsupported("subquery")),
         };
+        if matches!(name.as_str(), "TRANSFORM" | "FILTER") {
+            if let Some(e) = self.array_lambda(&name, list)? {
+                return Ok(e);
+            }
+        }
         let mut positional = Vec::new();
         let mut named = Vec::new();
         let unit_first = matches!(

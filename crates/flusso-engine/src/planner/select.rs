@@ -116,6 +116,7 @@ pub fn plan_select(
         schema: &df_schema,
         types,
         clause,
+        lambdas: Default::default(),
     };
 
     let filter = match &query.selection {

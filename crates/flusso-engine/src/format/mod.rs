@@ -104,7 +104,7 @@ impl Format {
                         "The 'KAFKA' format only supports a single field. Got: [{}]",
                         columns
                             .iter()
-                            .map(|(n, t)| format!("`{n}` {t}"))
+                            .map(|(n, t)| format!("`{n}` {t}{}", if is_key { " KEY" } else { "" }))
                             .collect::<Vec<_>>()
                             .join(", ")
                     )));

@@ -299,14 +299,20 @@ pub fn plan_select(
                 }
             }
             if !missing.is_empty() {
-                let (what, list) = if missing.len() == 1 {
-                    ("expression", missing[0].clone())
+                // ksqlDB names every partitioning expression once one is missing.
+                let all: Vec<String> = query
+                    .partition_by
+                    .iter()
+                    .map(|p| format!("{}.{}", source.name, p))
+                    .collect();
+                let (what, list) = if all.len() == 1 {
+                    ("expression", all[0].clone())
                 } else {
-                    ("expressions", missing.join(" and "))
+                    ("expressions", all.join(" and "))
                 };
                 return Err(EngineError::statement(format!(
                     "The query used to build `{sink_name}` must include the partitioning {what} {list} in its projection (eg, SELECT {}...).",
-                    missing[0]
+                    all.join(", ")
                 )));
             }
         }

@@ -68,7 +68,12 @@ impl RowEncoder<'_> {
     ) -> Result<(), String> {
         let key_cols = self.sink.key_columns();
         let value_cols = self.sink.value_columns();
-        let key_bytes = if key.len() == 1 && key[0].is_null() {
+        let all_null = key.iter().all(|k| k.is_null());
+        let key_bytes = if (key.len() == 1
+            || self.sink.key_format.kind == crate::format::FormatKind::Delimited)
+            && all_null
+            && !key.is_empty()
+        {
             None
         } else {
             self.sink.key_format.encode(key, &key_cols, true)?

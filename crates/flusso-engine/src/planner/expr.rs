@@ -229,11 +229,33 @@ impl ExprTranslator<'_> {
                     },
                     None => None,
                 };
+                let mut pattern = self.translate(pattern)?;
+                if let Some(c) = escape.filter(|c| *c != '\\') {
+                    // DataFusion escapes with a backslash only: rewrite the pattern so that the
+                    // declared escape character plays that part.
+                    pattern = match pattern {
+                        Expr::Literal(ScalarValue::Utf8(Some(p)), _) => {
+                            lit(p.replace('\\', "\\\\").replace(c, "\\"))
+                        }
+                        other => {
+                            let doubled = datafusion::functions::expr_fn::replace(
+                                other,
+                                lit("\\"),
+                                lit("\\\\"),
+                            );
+                            datafusion::functions::expr_fn::replace(
+                                doubled,
+                                lit(c.to_string()),
+                                lit("\\"),
+                            )
+                        }
+                    };
+                }
                 Expr::Like(Like::new(
                     *negated,
                     Box::new(self.translate(expr)?),
-                    Box::new(self.translate(pattern)?),
-                    escape,
+                    Box::new(pattern),
+                    escape.map(|_| '\\'),
                     false,
                 ))
             }

@@ -278,6 +278,11 @@ pub(crate) fn source_from_create(
             }
         }
     }
+    // An unknown format is reported before anything else.
+    let (key_name, value_name) = props.formats()?;
+    for name in [key_name, value_name].into_iter().flatten() {
+        FormatKind::parse(&name)?;
+    }
     if c.columns.is_empty() {
         return Err(EngineError::statement(
             "The statement does not define any columns and no schema registry is available to infer them.",

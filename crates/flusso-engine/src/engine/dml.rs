@@ -163,7 +163,16 @@ impl Engine {
         }
         let schema = LogicalSchema { columns };
         let has_key = !plan.keys.is_empty();
-        if !has_key && props.formats()?.0.is_some() && props.string("KEY_FORMAT").is_some() {
+        let (key_name, value_name) = props.formats()?;
+        for name in [&key_name, &value_name].into_iter().flatten() {
+            FormatKind::parse(name)?;
+        }
+        let explicit_key = props.string("KEY_FORMAT");
+        if !has_key
+            && explicit_key
+                .as_deref()
+                .is_some_and(|k| !k.eq_ignore_ascii_case("NONE"))
+        {
             return Err(EngineError::statement(
                 "Key format specified for stream without key columns.",
             ));
@@ -175,7 +184,7 @@ impl Engine {
             Some((&source.key_format, &source.value_format)),
             has_key,
         )?;
-        if has_key && key_format.kind == FormatKind::None {
+        if has_key && key_format.kind == FormatKind::None && explicit_key.is_none() {
             key_format = crate::format::Format::new(FormatKind::Kafka);
         }
         if props.formats()?.1.is_none() && value_format.kind == FormatKind::Delimited {

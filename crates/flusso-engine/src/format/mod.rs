@@ -92,7 +92,7 @@ impl Format {
                         "The 'NONE' format can only be used when no columns are defined. Got: [{}]",
                         columns
                             .iter()
-                            .map(|(n, t)| format!("`{n}` {t}"))
+                            .map(|(n, t)| format!("`{n}` {t}{}", if is_key { " KEY" } else { "" }))
                             .collect::<Vec<_>>()
                             .join(", ")
                     )));

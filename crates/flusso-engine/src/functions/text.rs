@@ -432,7 +432,13 @@ pub(crate) fn build(name: &str, c: &Call) -> Option<Result<Expr, String>> {
         }),
         "FROM_BYTES" if c.all(&[Bytes, Str]) => c.strict(st, |a| {
             let enc = s(&a[1]).unwrap_or_default().to_lowercase();
-            Ok(utf8(encode_as(b(&a[0]).unwrap_or_default(), &enc)?))
+            // ksqlDB's FROM_BYTES writes hex with Guava's base16: upper case.
+            let text = encode_as(b(&a[0]).unwrap_or_default(), &enc)?;
+            Ok(utf8(if enc == "hex" {
+                text.to_uppercase()
+            } else {
+                text
+            }))
         }),
         "URL_ENCODE_PARAM" if c.all(&[Str]) => {
             c.strict(st, |a| Ok(utf8(url_encode(s(&a[0]).unwrap_or_default()))))

@@ -560,6 +560,17 @@ impl ExprTranslator<'_> {
         if ts.is_numeric() && os.is_numeric() {
             return Ok(other);
         }
+        // ksqlDB's "magic" conversion: ROWTIME and window bounds compare with timestamp text.
+        if let (Expr::Column(c), Expr::Literal(ScalarValue::Utf8(Some(text)), _)) = (target, &other)
+        {
+            if matches!(c.name.as_str(), "ROWTIME" | "WINDOWSTART" | "WINDOWEND")
+                && text.trim().parse::<i64>().is_err()
+            {
+                if let Some(ms) = parse_timestamp_text(text) {
+                    return Ok(lit(ms));
+                }
+            }
+        }
         if let (SqlType::String, Expr::Literal(ScalarValue::Utf8(Some(text)), _)) = (&os, &other) {
             let invalid = || {
                 EngineError::statement(format!(
@@ -713,6 +724,31 @@ impl ExprTranslator<'_> {
                 .map_err(EngineError::Statement),
         }
     }
+}
+
+/// Timestamp text as ksqlDB accepts it in comparisons with ROWTIME (`2018-01-01T00:00:00.001`,
+/// shorter prefixes, an optional zone), in epoch milliseconds.
+fn parse_timestamp_text(text: &str) -> Option<i64> {
+    use chrono::{NaiveDate, NaiveDateTime, TimeZone};
+    let t = text.trim();
+    if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(t) {
+        return Some(dt.timestamp_millis());
+    }
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ] {
+        if let Ok(dt) = NaiveDateTime::parse_from_str(t, f) {
+            return Some(chrono::Utc.from_utc_datetime(&dt).timestamp_millis());
+        }
+    }
+    let date = NaiveDate::parse_from_str(t, "%Y-%m-%d").ok()?;
+    Some(
+        chrono::Utc
+            .from_utc_datetime(&date.and_hms_opt(0, 0, 0)?)
+            .timestamp_millis(),
+    )
 }
 
 fn is_null_sql(e: &SqlExpr) -> bool {

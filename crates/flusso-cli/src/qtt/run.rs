@@ -163,7 +163,7 @@ async fn run_in(v: &Variant, log: Arc<dyn LogClient>) -> Result<(), String> {
                 .map_err(|e| e.to_string())?
                 .unwrap_or(1);
             let partition = match &key {
-                Some(k) => flusso_engine_partition(k, partitions),
+                Some(k) => flusso_engine::partition_for(k, partitions),
                 None => 0,
             };
             log.produce(
@@ -255,40 +255,6 @@ async fn run_in(v: &Variant, log: Arc<dyn LogClient>) -> Result<(), String> {
         }
     }
     check_post(&engine, case).await
-}
-
-fn flusso_engine_partition(key: &[u8], partitions: i32) -> i32 {
-    let h = murmur2(key);
-    (h & 0x7fff_ffff) % partitions.max(1)
-}
-
-fn murmur2(data: &[u8]) -> i32 {
-    let m: u32 = 0x5bd1_e995;
-    let mut h: u32 = 0x9747_b28c ^ (data.len() as u32);
-    let mut chunks = data.chunks_exact(4);
-    for c in &mut chunks {
-        let mut k = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-        k = k.wrapping_mul(m);
-        k ^= k >> 24;
-        k = k.wrapping_mul(m);
-        h = h.wrapping_mul(m);
-        h ^= k;
-    }
-    let rest = chunks.remainder();
-    if rest.len() >= 3 {
-        h ^= (rest[2] as u32) << 16;
-    }
-    if rest.len() >= 2 {
-        h ^= (rest[1] as u32) << 8;
-    }
-    if !rest.is_empty() {
-        h ^= rest[0] as u32;
-        h = h.wrapping_mul(m);
-    }
-    h ^= h >> 13;
-    h = h.wrapping_mul(m);
-    h ^= h >> 15;
-    h as i32
 }
 
 /// Record headers: name and optional value.

@@ -297,9 +297,6 @@ pub(crate) fn source_from_create(
     let has_key = !schema.key().is_empty();
     let (mut key_format, mut value_format) =
         formats_from(&props, config, properties, None, has_key)?;
-    if !has_key && props.formats()?.0.is_some() && key_format.kind != FormatKind::None {
-        // A declared key format on a key-less source is kept.
-    }
     let default_wrap = properties
         .get("ksql.persistence.wrap.single.values")
         .or_else(|| config.properties.get("ksql.persistence.wrap.single.values"))

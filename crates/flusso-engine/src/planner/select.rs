@@ -158,21 +158,13 @@ pub fn plan_select(
     };
     for item in &query.projection {
         match item {
-            SelectItem::Wildcard => {
-                for c in star_columns() {
-                    items.push(Item {
-                        explode: false,
-                        logical: Expr::Column(datafusion::common::Column::new_unqualified(&c)),
-                        column: Some(c.clone()),
-                        name: c,
-                    });
-                }
-            }
-            SelectItem::QualifiedWildcard(q) => {
-                if !scope.qualifiers.contains(q) {
-                    return Err(EngineError::statement(format!(
-                        "'{q}' is not a valid stream/table name or alias."
-                    )));
+            SelectItem::Wildcard | SelectItem::QualifiedWildcard(_) => {
+                if let SelectItem::QualifiedWildcard(q) = item {
+                    if !scope.qualifiers.contains(q) {
+                        return Err(EngineError::statement(format!(
+                            "'{q}' is not a valid stream/table name or alias."
+                        )));
+                    }
                 }
                 for c in star_columns() {
                     items.push(Item {

@@ -9,7 +9,7 @@ pub type Result<T, E = EngineError> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     /// The statement text does not parse.
-    #[error("line {}:{}: Syntax Error: {}", .0.line, .0.column, .0.message)]
+    #[error("{}", parse_message(.0))]
     Parse(#[from] ParseError),
     /// The statement parses but cannot be executed as written (unknown source, bad type, ...).
     #[error("{0}")]
@@ -26,6 +26,21 @@ pub enum EngineError {
     /// A bug: an invariant did not hold.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// ksqlDB's text for a parse error. Literal errors come from its AST builder, whose positions are
+/// one column further right than its syntax errors'.
+fn parse_message(e: &ParseError) -> String {
+    if e.literal {
+        format!(
+            "Failed to prepare statement: line {}:{}: {}",
+            e.line,
+            e.column + 1,
+            e.message
+        )
+    } else {
+        format!("line {}:{}: Syntax Error: {}", e.line, e.column, e.message)
+    }
 }
 
 impl EngineError {

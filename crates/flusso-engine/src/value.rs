@@ -256,12 +256,16 @@ pub fn java_double_to_string(x: f64) -> String {
     } else {
         let s = format!("{x:e}");
         let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
-        let mantissa = if mantissa.contains('.') {
-            mantissa.to_string()
-        } else {
-            format!("{mantissa}.0")
-        };
-        format!("{mantissa}E{exp}")
+        if mantissa.contains('.') {
+            return format!("{mantissa}E{exp}");
+        }
+        // Java always prints two significant digits and picks the pair nearest the exact value
+        // that still reads back as `x` (so Double.MIN_VALUE is 4.9E-324, not 5.0E-324).
+        let two = format!("{x:.1e}");
+        if two.parse::<f64>() == Ok(x) {
+            return two.replace('e', "E");
+        }
+        format!("{mantissa}.0E{exp}")
     }
 }
 

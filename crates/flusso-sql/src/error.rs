@@ -13,6 +13,9 @@ pub struct ParseError {
     pub line: u64,
     /// 1-based column (in characters) of the error.
     pub column: u64,
+    /// Whether the text is well-formed but a literal in it is not (a number that overflows its
+    /// type). ksqlDB reports these as "Failed to prepare statement" rather than syntax errors.
+    pub literal: bool,
 }
 
 impl ParseError {
@@ -22,6 +25,15 @@ impl ParseError {
             message: message.into(),
             line,
             column,
+            literal: false,
+        }
+    }
+
+    /// Builds an error about an invalid literal at `line:column`.
+    pub fn literal(message: impl Into<String>, line: u64, column: u64) -> Self {
+        Self {
+            literal: true,
+            ..Self::new(message, line, column)
         }
     }
 }

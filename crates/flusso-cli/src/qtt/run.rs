@@ -107,8 +107,14 @@ async fn run_in(v: &Variant, log: Arc<dyn LogClient>) -> Result<(), String> {
     for (k, val) in &v.properties {
         session.properties.insert(k.clone(), val.clone());
     }
+    // ksqlDB's harness parses the whole script (statements joined by newlines) before it runs any.
+    let parsed = flusso_sql::parse(&v.statements.join("\n")).map(|_| ());
     for s in &v.statements {
-        if let Err(e) = engine.execute(s, &mut session).await {
+        let result = match &parsed {
+            Err(e) => Err(flusso_engine::EngineError::from(e.clone())),
+            Ok(()) => engine.execute(s, &mut session).await.map(|_| ()),
+        };
+        if let Err(e) = result {
             return match expected_error {
                 Some(ee) => {
                     let message = e.to_string();

@@ -458,6 +458,7 @@ impl Engine {
         let encoder = RowEncoder {
             sink: &sink,
             partitions,
+            computed_key: true,
         };
         let mut out = BTreeMap::new();
         encoder

@@ -143,9 +143,24 @@ fn zone_arg(a: &[ScalarValue], k: usize) -> Result<i32, String> {
 
 /// Parses text with a Java pattern; missing date parts default to 1970-01-01, time to 0.
 fn parse_datetime(text: &str, pattern: &str) -> Result<(NaiveDateTime, i32), String> {
+    parse_datetime_with(text, pattern, false)
+}
+
+/// Like [`parse_datetime`]; with `prefix`, text after the pattern is ignored (PARSE_DATE reads
+/// `2003-12-24-01-01` with `yyyy-MM-dd` as ksqlDB does).
+fn parse_datetime_with(
+    text: &str,
+    pattern: &str,
+    prefix: bool,
+) -> Result<(NaiveDateTime, i32), String> {
     let fmt = java_to_chrono(pattern);
     let mut p = Parsed::new();
-    parse(&mut p, text, StrftimeItems::new(&fmt)).map_err(|e| {
+    let parsed = if prefix {
+        chrono::format::parse_and_remainder(&mut p, text, StrftimeItems::new(&fmt)).map(|_| ())
+    } else {
+        parse(&mut p, text, StrftimeItems::new(&fmt))
+    };
+    parsed.map_err(|e| {
         format!("Failed to parse timestamp '{text}' with formatter '{pattern}': {e}")
     })?;
     let fix = |r: chrono::format::ParseResult<()>| r.map_err(|e| e.to_string());
@@ -345,8 +360,11 @@ pub(crate) fn build(name: &str, c: &Call) -> Option<Result<Expr, String>> {
                     DataType::Int32
                 },
                 move |a| {
-                    let (dt, _) =
-                        parse_datetime(s(&a[0]).unwrap_or_default(), s(&a[1]).unwrap_or_default())?;
+                    let (dt, _) = parse_datetime_with(
+                        s(&a[0]).unwrap_or_default(),
+                        s(&a[1]).unwrap_or_default(),
+                        date,
+                    )?;
                     let days = dt.date().num_days_from_ce() - EPOCH_DAYS_CE;
                     Ok(if date {
                         ScalarValue::Date32(Some(days))

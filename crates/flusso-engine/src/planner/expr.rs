@@ -204,12 +204,40 @@ impl ExprTranslator<'_> {
                 negated,
             } => {
                 let left = self.translate(expr)?;
+                let left_type = SqlType::from_arrow(&self.type_of(&left)?);
+                // Numeric items widen the type the others are checked against, as in ksqlDB.
+                let mut widened: Option<SqlType> = None;
                 let mut items = Vec::with_capacity(list.len());
                 for x in list {
                     let item = self.translate(x)?;
-                    items.push(self.coerce_to(&left, item, x)?);
+                    let item_type = SqlType::from_arrow(&self.type_of(&item)?);
+                    let target = match &widened {
+                        Some(w) => typed_null(w)?,
+                        None => left.clone(),
+                    };
+                    let coerced = match (&left_type, &item) {
+                        // Number literals in a list of strings are read as their text.
+                        (Some(SqlType::String), Expr::Literal(v, _))
+                            if v.data_type().is_numeric() =>
+                        {
+                            Some(lit(v.to_string()))
+                        }
+                        (Some(t), _) => self.coerce_in_item(&target, t, item, x)?,
+                        (None, _) => Some(self.coerce_to(&target, item, x)?),
+                    };
+                    if let (Some(l), Some(i)) = (&left_type, &item_type) {
+                        if l.is_numeric() && i.is_numeric() {
+                            widened = Some(widen_numeric(widened.as_ref().unwrap_or(l), i));
+                        }
+                    }
+                    // `None`: an item that can never be equal (a struct with other fields).
+                    items.extend(coerced);
                 }
-                Expr::InList(InList::new(Box::new(left), items, *negated))
+                if items.is_empty() {
+                    lit(*negated)
+                } else {
+                    Expr::InList(InList::new(Box::new(left), items, *negated))
+                }
             }
             SqlExpr::Like {
                 negated,
@@ -537,6 +565,74 @@ impl ExprTranslator<'_> {
     /// Makes `other` comparable with `target` as ksqlDB does: string literals are parsed into
     /// the target's type, nested values are cast when their elements are comparable, and
     /// anything else that differs is refused.
+    /// An IN list item made comparable with the tested value of type `tt`: STRUCT and ARRAY
+    /// constructors are coerced element by element (struct fields by name, missing ones null);
+    /// `None` when the item can never match (a struct with a field the value lacks).
+    fn coerce_in_item(
+        &self,
+        target: &Expr,
+        tt: &SqlType,
+        item: Expr,
+        sql: &SqlExpr,
+    ) -> Result<Option<Expr>> {
+        let Expr::ScalarFunction(f) = &item else {
+            return self.coerce_to(target, item, sql).map(Some);
+        };
+        match (tt, f.func.name()) {
+            (SqlType::Struct(fields), "named_struct") => {
+                let mut given = Vec::new();
+                for pair in f.args.chunks(2) {
+                    let (Expr::Literal(ScalarValue::Utf8(Some(name)), _), [_, value]) =
+                        (&pair[0], pair)
+                    else {
+                        return self.coerce_to(target, item.clone(), sql).map(Some);
+                    };
+                    if !fields.iter().any(|(n, _)| n == name) {
+                        return Ok(None);
+                    }
+                    given.push((name.clone(), value.clone()));
+                }
+                let mut args = Vec::with_capacity(fields.len() * 2);
+                for (name, t) in fields {
+                    args.push(lit(name.clone()));
+                    args.push(match given.iter().find(|(n, _)| n == name) {
+                        Some((_, v)) => {
+                            match self.coerce_in_item(&typed_null(t)?, t, v.clone(), sql) {
+                                Ok(Some(v)) => v,
+                                Ok(None) => return Ok(None),
+                                // A column of the wrong type: ksqlDB names the whole structs.
+                                Err(_) if !matches!(v, Expr::Literal(..)) => {
+                                    return self.coerce_to(target, item.clone(), sql).map(Some)
+                                }
+                                Err(e) => return Err(e),
+                            }
+                        }
+                        None => typed_null(t)?,
+                    });
+                }
+                Ok(Some(cast(
+                    datafusion::functions::core::expr_fn::named_struct(args),
+                    tt.to_arrow(),
+                )))
+            }
+            (SqlType::Array(element), "make_array") => {
+                let target = typed_null(element)?;
+                let mut items = Vec::with_capacity(f.args.len());
+                for a in &f.args {
+                    match self.coerce_in_item(&target, element, a.clone(), sql)? {
+                        Some(v) => items.push(v),
+                        None => return Ok(None),
+                    }
+                }
+                Ok(Some(cast(
+                    datafusion::functions_nested::expr_fn::make_array(items),
+                    tt.to_arrow(),
+                )))
+            }
+            _ => self.coerce_to(target, item, sql).map(Some),
+        }
+    }
+
     fn coerce_to(&self, target: &Expr, other: Expr, other_sql: &SqlExpr) -> Result<Expr> {
         let tt = self.type_of(target)?;
         let ot = self.type_of(&other)?;
@@ -775,6 +871,35 @@ fn parse_boolean(text: &str) -> Option<bool> {
 }
 
 /// Whether two nested types compare element-wise.
+/// A NULL of a type.
+fn typed_null(t: &SqlType) -> Result<Expr> {
+    Ok(lit(ScalarValue::try_from(&t.to_arrow())?))
+}
+
+/// The numeric type both `a` and `b` fit (ksqlDB's widening: INT < BIGINT < DECIMAL < DOUBLE,
+/// decimals keeping the larger integral and fractional parts).
+fn widen_numeric(a: &SqlType, b: &SqlType) -> SqlType {
+    let as_decimal = |t: &SqlType| match t {
+        SqlType::Int => Some((10u8, 0i8)),
+        SqlType::Bigint => Some((19, 0)),
+        SqlType::Decimal(p, s) => Some((*p, *s)),
+        _ => None,
+    };
+    match (a, b) {
+        (SqlType::Double, _) | (_, SqlType::Double) => SqlType::Double,
+        (SqlType::Int, SqlType::Int) => SqlType::Int,
+        (SqlType::Int | SqlType::Bigint, SqlType::Int | SqlType::Bigint) => SqlType::Bigint,
+        _ => match (as_decimal(a), as_decimal(b)) {
+            (Some((p1, s1)), Some((p2, s2))) => {
+                let scale = s1.max(s2);
+                let integral = (p1 as i16 - s1 as i16).max(p2 as i16 - s2 as i16);
+                SqlType::Decimal((integral + scale as i16).min(38) as u8, scale)
+            }
+            _ => a.clone(),
+        },
+    }
+}
+
 fn nested_comparable(a: &SqlType, b: &SqlType) -> bool {
     match (a, b) {
         (x, y) if x == y => true,

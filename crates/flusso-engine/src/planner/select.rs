@@ -34,6 +34,9 @@ pub struct OutColumn {
     pub expr: Arc<dyn PhysicalExpr>,
     /// A table function (`EXPLODE`): `expr` is the array, one output row per element.
     pub explode: bool,
+    /// A PARTITION BY key computed from more than the source's key columns: null for records
+    /// without a value, as in ksqlDB (which cannot evaluate it on a missing row).
+    pub needs_value: bool,
 }
 
 /// A planned stateless query.
@@ -278,13 +281,6 @@ pub fn plan_select(
                             generated += 1;
                             n
                         });
-                        // A key taken from the value leaves it.
-                        if let Some(i) = items.iter().position(|i| {
-                            i.column.as_deref() == Some(name.as_str())
-                                && i.logical.to_string() != pe_text
-                        }) {
-                            let _ = i;
-                        }
                         extra_keys.push((name, pe))
                     }
                     None => missing.push(format!("{}.{}", source.name, p)),
@@ -353,6 +349,7 @@ pub fn plan_select(
         }
     }
 
+    let source_keys: Vec<String> = source.schema.key().into_iter().map(|(n, _)| n).collect();
     let compile = |name: &str, e: &Expr, explode: bool| -> Result<OutColumn> {
         let p = super::physical(e.clone(), &scan_schema)?;
         let dt = p.data_type(&scan_schema)?;
@@ -371,11 +368,16 @@ pub fn plan_select(
                 )))
             }
         };
+        let needs_value = repartitioned
+            && e.column_refs()
+                .iter()
+                .any(|c| !source_keys.contains(&c.name));
         Ok(OutColumn {
             name: name.to_string(),
             sql_type,
             expr: p,
             explode,
+            needs_value,
         })
     };
     if !persistent {

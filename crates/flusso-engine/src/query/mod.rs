@@ -276,6 +276,7 @@ impl PersistentQuery {
         let encoder = sink::RowEncoder {
             sink: &self.sink,
             partitions: self.sink_partitions,
+            computed_key: self.plan.repartitioned,
         };
         for row in rows {
             if is_table && row.key.len() == 1 && row.key[0].is_null() {
@@ -390,7 +391,16 @@ pub fn project_arrays(
             .map(|c| Ok(c.expr.evaluate(&batch)?.into_array(m)?))
             .collect()
     };
-    let keys = eval(&plan.keys)?;
+    let mut keys = eval(&plan.keys)?;
+    if emit_tombstones && plan.keys.iter().any(|k| k.needs_value) {
+        // Only the unfiltered batch still holds rows without a value.
+        let tomb = BooleanArray::from(tombstone.to_vec());
+        for (k, c) in keys.iter_mut().zip(&plan.keys) {
+            if c.needs_value {
+                *k = datafusion::arrow::compute::nullif(k, &tomb)?;
+            }
+        }
+    }
     let values = eval(&plan.values)?;
     let rowtime = batch
         .column_by_name(crate::schema::ROWTIME)

@@ -53,6 +53,9 @@ pub struct RowEncoder<'a> {
     pub sink: &'a Source,
     /// Its partition count.
     pub partitions: i32,
+    /// The key was computed (PARTITION BY, INSERT VALUES) rather than carried from the source
+    /// record: a multi-column key of nulls is then still written, as ksqlDB writes it.
+    pub computed_key: bool,
 }
 
 impl RowEncoder<'_> {
@@ -69,10 +72,11 @@ impl RowEncoder<'_> {
         let key_cols = self.sink.key_columns();
         let value_cols = self.sink.value_columns();
         let all_null = key.iter().all(|k| k.is_null());
-        let key_bytes = if (key.len() == 1
-            || self.sink.key_format.kind == crate::format::FormatKind::Delimited)
-            && all_null
+        let key_bytes = if all_null
             && !key.is_empty()
+            && (key.len() == 1
+                || !self.computed_key
+                || self.sink.key_format.kind == crate::format::FormatKind::Delimited)
         {
             None
         } else {

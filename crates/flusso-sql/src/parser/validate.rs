@@ -34,7 +34,7 @@ impl Parser<'_> {
                         if !numeric_literal_fits(text, negative) {
                             let start = value.span.start;
                             let sign = if negative { "-" } else { "" };
-                            return ControlFlow::Break(ParseError::new(
+                            return ControlFlow::Break(ParseError::literal(
                                 if text.contains(['e', 'E']) {
                                     format!("Number overflows DOUBLE: {sign}{text}")
                                 } else {

@@ -40,6 +40,8 @@ enum Command {
     },
     /// Run ksqlDB's query-validation (QTT) files against Flusso.
     Qtt(qtt::QttArgs),
+    /// The interactive SQL shell (ksqlDB's CLI), talking to a server over HTTP.
+    Shell(flusso_shell::ShellArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -55,6 +57,7 @@ fn main() -> anyhow::Result<()> {
             init_tracing("error,rdkafka=off,librdkafka=off");
             qtt::run(args)
         }
+        Some(Command::Shell(args)) => std::process::exit(flusso_shell::run(args)?),
     }
 }
 

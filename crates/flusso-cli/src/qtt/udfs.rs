@@ -37,4 +37,27 @@ pub fn register() {
         );
         flusso_engine::register_function(name, udf);
     }
+    // `BAD_UDF(throw BOOLEAN)`: 0, or a failure when `throw` is true.
+    let udf = create_udf(
+        "BAD_UDF",
+        vec![DataType::Boolean],
+        DataType::Int32,
+        Volatility::Volatile,
+        Arc::new(|args: &[ColumnarValue]| {
+            let arrays = ColumnarValue::values_to_arrays(args)?;
+            let throw = arrays[0]
+                .as_any()
+                .downcast_ref::<BooleanArray>()
+                .ok_or_else(|| DataFusionError::Execution("expected BOOLEAN".into()))?;
+            if (0..throw.len()).any(|i| throw.is_valid(i) && throw.value(i)) {
+                return Err(DataFusionError::Execution(
+                    "BAD_UDF was asked to fail".into(),
+                ));
+            }
+            Ok(ColumnarValue::Array(Arc::new(
+                datafusion::arrow::array::Int32Array::from(vec![0; throw.len()]),
+            )))
+        }),
+    );
+    flusso_engine::register_function("BAD_UDF", udf);
 }

@@ -391,7 +391,24 @@ pub fn project_arrays(
             .map(|c| Ok(c.expr.evaluate(&batch)?.into_array(m)?))
             .collect()
     };
-    let mut keys = eval(&plan.keys)?;
+    let mut keys = if plan.repartitioned && m == 1 {
+        // A PARTITION BY expression that fails on a record gives it a null key (ksqlDB logs
+        // the error and keeps the record); failing batches are retried one row at a time.
+        plan.keys
+            .iter()
+            .map(
+                |c| match c.expr.evaluate(&batch).and_then(|v| v.into_array(m)) {
+                    Ok(a) => Ok(a),
+                    Err(_) => Ok(datafusion::arrow::array::new_null_array(
+                        &c.sql_type.to_arrow(),
+                        m,
+                    )),
+                },
+            )
+            .collect::<Result<Vec<_>>>()?
+    } else {
+        eval(&plan.keys)?
+    };
     if emit_tombstones && plan.keys.iter().any(|k| k.needs_value) {
         // Only the unfiltered batch still holds rows without a value.
         let tomb = BooleanArray::from(tombstone.to_vec());

@@ -229,8 +229,7 @@ def source_ends(bootstrap: str) -> dict:
 def show_queries(server) -> list[dict]:
     rows = []
     for entity in ksql(server, "SHOW QUERIES;"):
-        rows.extend(entity.get("rows", []))
-        rows.extend(entity.get("queries", []))   # ksqlDB's shape, should the server adopt it
+        rows.extend(entity.get("queries", []))
     return rows
 
 
@@ -266,8 +265,8 @@ def run_scenario(server, stop_server) -> dict:
     ids = [r.get("name") or r.get("id") for r in rows]
     assert query_id in ids, f"SHOW QUERIES after restart: {rows}"
     mine = [r for r in rows if (r.get("name") or r.get("id")) == query_id]
-    assert [r.get("Sink Kafka Topic") for r in mine] == [SINK_TOPIC], rows
-    assert mine[0].get("Status", "RUNNING") == "RUNNING", rows
+    assert [r.get("sinkKafkaTopics") for r in mine] == [[SINK_TOPIC]], rows
+    assert mine[0].get("state") == "RUNNING", rows
 
     # New input through the engine itself, after the last restart.
     final_seq = TOTAL * 2

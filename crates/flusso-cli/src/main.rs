@@ -5,7 +5,7 @@ mod bench;
 mod bench_groups;
 mod bench_sql;
 mod config;
-mod http;
+
 mod qtt;
 
 use std::sync::Arc;
@@ -128,7 +128,7 @@ async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     )
     .await
     .context("cannot start the SQL engine")?;
-    let http_task = tokio::spawn(http::serve(http, engine.clone(), shutdown.clone()));
+    let http_task = tokio::spawn(flusso_server::serve(http, engine.clone(), shutdown.clone()));
     let background = tokio::spawn(log.clone().run_background(shutdown.clone()));
     tracing::info!(
         kafka = %kafka_addr,
@@ -169,7 +169,7 @@ async fn serve_on_kafka(config: ServerConfig, bootstrap: &str) -> anyhow::Result
         .with_context(|| format!("cannot listen for HTTP on {}", config.http_listen))?;
     let http_addr = http.local_addr()?;
     let shutdown = CancellationToken::new();
-    let http_task = tokio::spawn(http::serve(http, engine.clone(), shutdown.clone()));
+    let http_task = tokio::spawn(flusso_server::serve(http, engine.clone(), shutdown.clone()));
     tracing::info!(kafka = bootstrap, http = %http_addr, "flusso ready (external Kafka)");
     wait_for_signal().await;
     tracing::info!("shutting down");

@@ -22,14 +22,15 @@ pub mod value;
 
 pub use catalog::{Catalog, Source, WindowInfo};
 pub use engine::{
-    properties, Engine, EngineConfig, EntityRow, Session, StatementResult, COMMAND_TOPIC,
+    fields_json, properties, schema_json, Engine, EngineConfig, Session, StatementResult,
+    COMMAND_TOPIC,
 };
 pub use error::{EngineError, Result};
 pub use format::{Format, FormatKind};
 pub use log_client::{EmbeddedLog, InRecord, LogClient, OutRecord};
 pub use planner::registry::register_function;
 pub use processing_log::{PROCESSING_LOG_STREAM, PROCESSING_LOG_TOPIC};
-pub use query::push::{PushQuery, Row};
+pub use query::push::{PushQuery, PushRow, Row};
 pub use query::sink::partition_for;
 pub use query::PersistentQuery;
 pub use schema::{Column, ColumnKind, LogicalSchema};

@@ -63,7 +63,7 @@ impl FlussoDb {
         let mut rows = Vec::new();
         let deadline = tokio::time::Instant::now() + QUERY_TIMEOUT;
         while let Ok(Some(row)) = tokio::time::timeout_at(deadline, query.rows.recv()).await {
-            rows.push(row?.iter().map(render).collect());
+            rows.push(row?.columns.iter().map(render).collect());
         }
         Ok(DBOutput::Rows { types, rows })
     }

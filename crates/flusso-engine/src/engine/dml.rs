@@ -20,7 +20,7 @@ use crate::log_client::OutRecord;
 use crate::planner::expr::{ExprTranslator, Scope};
 use crate::planner::select::{plan_select, SelectPlan};
 use crate::query::push::PushQuery;
-use crate::query::sink::{partition_for, RowEncoder};
+use crate::query::sink::RowEncoder;
 use crate::query::PersistentQuery;
 use crate::schema::{Column, ColumnKind, LogicalSchema, ROWTIME};
 use crate::types::SqlType;
@@ -454,22 +454,89 @@ impl Engine {
         };
         let key = pick(sink.key_columns());
         let value = pick(sink.value_columns());
+        self.write_row(&sink, &key, &value, timestamp).await?;
+        Ok(StatementResult::Message("Inserted".into()))
+    }
+
+    /// Encodes one row with the sink's formats and appends it to its topic.
+    async fn write_row(
+        &self,
+        sink: &Source,
+        key: &[ScalarValue],
+        value: &[ScalarValue],
+        timestamp: i64,
+    ) -> Result<()> {
         let partitions = self.inner.log.partitions(&sink.topic).await?.unwrap_or(1);
         let encoder = RowEncoder {
-            sink: &sink,
+            sink,
             partitions,
             computed_key: true,
         };
         let mut out = BTreeMap::new();
         encoder
-            .encode(&key, Some(&value), timestamp, 0, vec![], &mut out)
+            .encode(key, Some(value), timestamp, 0, vec![], &mut out)
             .map_err(EngineError::Execution)?;
         for (p, records) in out {
             let records: Vec<OutRecord> = records;
-            let _ = partition_for;
             self.inner.log.produce(&sink.topic, p, &records).await?;
         }
-        Ok(StatementResult::Message("Inserted".into()))
+        Ok(())
+    }
+
+    /// Inserts one row given as a JSON object (`/inserts-stream`): column names match
+    /// case-insensitively, missing columns are null, `ROWTIME` sets the record's time.
+    pub async fn insert_json(
+        &self,
+        target: &str,
+        row: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<()> {
+        let sink = self.source(target).ok_or_else(|| {
+            EngineError::statement(format!(
+                "Cannot insert values into an unknown stream/table: `{target}`"
+            ))
+        })?;
+        if sink.is_source {
+            return Err(EngineError::statement(format!(
+                "Cannot insert values into read-only {}: {target}",
+                sink.kind_name().to_lowercase()
+            )));
+        }
+        for name in row.keys() {
+            let known = name.eq_ignore_ascii_case(ROWTIME)
+                || sink
+                    .schema
+                    .columns
+                    .iter()
+                    .any(|c| c.name.eq_ignore_ascii_case(name));
+            if !known {
+                return Err(EngineError::statement(format!(
+                    "Column name {} does not exist.",
+                    name.to_uppercase()
+                )));
+            }
+        }
+        let cell = |(n, t): &(String, SqlType)| -> Result<ScalarValue> {
+            match crate::value::lookup_field(row, n) {
+                None | Some(serde_json::Value::Null) => Ok(crate::value::null_of(t)),
+                Some(j) => crate::value::from_json(j, t).map_err(|e| {
+                    EngineError::statement(format!("Failed to convert value for column {n}: {e}"))
+                }),
+            }
+        };
+        let key = sink
+            .key_columns()
+            .iter()
+            .map(cell)
+            .collect::<Result<Vec<_>>>()?;
+        let value = sink
+            .value_columns()
+            .iter()
+            .map(cell)
+            .collect::<Result<Vec<_>>>()?;
+        let timestamp = crate::value::lookup_field(row, ROWTIME)
+            .and_then(|t| t.as_i64())
+            .unwrap_or_else(flusso_common::now_ms);
+        self.write_row(&sink, &key, &value, timestamp).await
     }
 
     /// Starts a transient push query (`SELECT ... EMIT CHANGES [LIMIT n]`). It reads from the

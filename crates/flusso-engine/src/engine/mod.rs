@@ -22,7 +22,7 @@ use crate::log_client::{LogClient, OutRecord};
 use crate::processing_log::ProcessingLog;
 use crate::query::PersistentQuery;
 
-pub use show::{EntityRow, StatementResult};
+pub use show::{fields_json, schema_json, StatementResult};
 
 /// The topic holding every accepted statement, in order.
 pub const COMMAND_TOPIC: &str = "_flusso_commands";

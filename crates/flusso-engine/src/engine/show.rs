@@ -1,21 +1,19 @@
 //! Statement results, and the statements that only read the catalog (SHOW, LIST, DESCRIBE).
 
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
 use flusso_sql::ast::{ShowTarget, StatementKind};
+use serde_json::{json, Value};
 
 use super::{Engine, Session};
+use crate::catalog::{Source, WindowInfo};
 use crate::error::{EngineError, Result};
-
-/// One row of a listing (name, kind, topic, formats, ...).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct EntityRow {
-    /// Name or id.
-    pub name: String,
-    /// Columns of the listing, by heading.
-    pub fields: Vec<(String, String)>,
-}
+use crate::schema::ColumnKind;
+use crate::types::SqlType;
 
 /// What executing a statement produced.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub enum StatementResult {
     /// A confirmation.
     Message(String),
@@ -26,124 +24,366 @@ pub enum StatementResult {
         /// Its sink.
         sink: String,
     },
-    /// A listing (SHOW / LIST / DESCRIBE).
-    Listing {
-        /// What is listed.
-        what: String,
-        /// Rows.
-        rows: Vec<EntityRow>,
-    },
+    /// A ksqlDB REST entity (SHOW, LIST, DESCRIBE, EXPLAIN), with its `@type` and fields, but
+    /// without `statementText` and `warnings`, which the server adds.
+    Entity(Value),
+}
+
+/// ksqlDB's JSON description of a type: `{"type", "fields", "memberSchema"}`.
+pub fn schema_json(t: &SqlType) -> Value {
+    let (name, fields, member, params) = match t {
+        SqlType::Boolean => ("BOOLEAN", Value::Null, Value::Null, None),
+        SqlType::Int => ("INTEGER", Value::Null, Value::Null, None),
+        SqlType::Bigint => ("BIGINT", Value::Null, Value::Null, None),
+        SqlType::Double => ("DOUBLE", Value::Null, Value::Null, None),
+        SqlType::Decimal(p, s) => (
+            "DECIMAL",
+            Value::Null,
+            Value::Null,
+            Some(json!({"precision": p, "scale": s})),
+        ),
+        SqlType::String => ("STRING", Value::Null, Value::Null, None),
+        SqlType::Bytes => ("BYTES", Value::Null, Value::Null, None),
+        SqlType::Date => ("DATE", Value::Null, Value::Null, None),
+        SqlType::Time => ("TIME", Value::Null, Value::Null, None),
+        SqlType::Timestamp => ("TIMESTAMP", Value::Null, Value::Null, None),
+        SqlType::Array(e) => ("ARRAY", Value::Null, schema_json(e), None),
+        SqlType::Map(_, v) => ("MAP", Value::Null, schema_json(v), None),
+        SqlType::Struct(fs) => (
+            "STRUCT",
+            Value::Array(
+                fs.iter()
+                    .map(|(n, t)| json!({"name": n, "schema": schema_json(t)}))
+                    .collect(),
+            ),
+            Value::Null,
+            None,
+        ),
+    };
+    let mut o = json!({"type": name, "fields": fields, "memberSchema": member});
+    if let Some(p) = params {
+        o["parameters"] = p;
+    }
+    o
+}
+
+/// A source's columns as ksqlDB's `fields` (key columns marked `KEY`, headers `HEADER`).
+pub fn fields_json(schema: &crate::schema::LogicalSchema) -> Vec<Value> {
+    schema
+        .ordered()
+        .iter()
+        .map(|c| {
+            let mut f = json!({"name": c.name, "schema": schema_json(&c.sql_type)});
+            match &c.kind {
+                ColumnKind::Key => f["type"] = json!("KEY"),
+                ColumnKind::Header(key) => {
+                    f["type"] = json!("HEADER");
+                    if let Some(k) = key {
+                        f["headerKey"] = json!(k);
+                    }
+                }
+                ColumnKind::Value => {}
+            }
+            f
+        })
+        .collect()
+}
+
+fn window_type(s: &Source) -> Value {
+    match &s.window {
+        None => Value::Null,
+        Some(WindowInfo::Session) => json!("SESSION"),
+        Some(WindowInfo::Time { hopping: true, .. }) => json!("HOPPING"),
+        Some(WindowInfo::Time { .. }) => json!("TUMBLING"),
+    }
 }
 
 impl Engine {
+    /// ksqlDB's summary of a persistent query (SHOW QUERIES, DESCRIBE's read/write queries).
+    fn query_json(&self, id: &str) -> Option<Value> {
+        let catalog = self.catalog();
+        let info = catalog.queries.get(id)?;
+        let state = match self.queries().iter().find(|q| q.id == id) {
+            Some(q) if q.paused.load(Ordering::Relaxed) => "PAUSED",
+            Some(_) => "RUNNING",
+            None => "UNRESPONSIVE",
+        };
+        let topic = catalog
+            .source(&info.sink)
+            .map(|s| s.topic.clone())
+            .unwrap_or_default();
+        Some(json!({
+            "queryString": info.sql,
+            "sinks": [info.sink],
+            "sinkKafkaTopics": [topic],
+            "id": info.id,
+            "statusCount": {state: 1},
+            "queryType": "PERSISTENT",
+            "state": state,
+        }))
+    }
+
+    /// ksqlDB's `SourceDescription` of a stream or table.
+    async fn source_description(&self, s: &Source, extended: bool) -> Value {
+        let catalog = self.catalog();
+        let read: Vec<Value> = catalog
+            .queries
+            .values()
+            .filter(|q| q.sources.contains(&s.name))
+            .filter_map(|q| self.query_json(&q.id))
+            .collect();
+        let write: Vec<Value> = catalog
+            .queries
+            .values()
+            .filter(|q| q.sink == s.name)
+            .filter_map(|q| self.query_json(&q.id))
+            .collect();
+        let partitions = self
+            .inner
+            .log
+            .partitions(&s.topic)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or(0);
+        let (records_in, records_out, errors) =
+            self.queries()
+                .iter()
+                .fold((0u64, 0u64, 0u64), |(i, o, e), q| {
+                    let reads = q.plan.source.name == s.name;
+                    let writes = q.sink.name == s.name;
+                    (
+                        i + if reads {
+                            q.stats.records_in.load(Ordering::Relaxed)
+                        } else {
+                            0
+                        },
+                        o + if writes {
+                            q.stats.records_out.load(Ordering::Relaxed)
+                        } else {
+                            0
+                        },
+                        e + if reads {
+                            q.stats.errors.load(Ordering::Relaxed)
+                        } else {
+                            0
+                        },
+                    )
+                });
+        let statistics = if extended {
+            format!(
+                "consumer-messages-read: {records_in}, producer-messages-written: {records_out}"
+            )
+        } else {
+            String::new()
+        };
+        let error_stats = if extended && errors > 0 {
+            format!("consumer-failed-messages: {errors}")
+        } else {
+            String::new()
+        };
+        json!({
+            "name": s.name,
+            "windowType": window_type(s),
+            "readQueries": read,
+            "writeQueries": write,
+            "fields": fields_json(&s.schema),
+            "type": s.kind_name(),
+            "timestamp": s.timestamp.as_ref().map(|(c, _)| c.clone()).unwrap_or_default(),
+            "statistics": statistics,
+            "errorStats": error_stats,
+            "extended": extended,
+            "keyFormat": s.key_format.kind.name(),
+            "valueFormat": s.value_format.kind.name(),
+            "topic": s.topic,
+            "partitions": partitions,
+            "replication": 1,
+            "statement": s.sql,
+            "queryOffsetSummaries": [],
+            "sourceConstraints": [],
+            "clusterStatistics": [],
+            "clusterErrorStats": [],
+        })
+    }
+
     pub(super) async fn show(
         &self,
         kind: &StatementKind,
         session: &Session,
     ) -> Result<StatementResult> {
         let catalog = self.catalog();
-        let rows = match kind {
-            StatementKind::Show { what, .. } => match what {
+        let entity = match kind {
+            StatementKind::Show { what, extended } => match what {
                 ShowTarget::Streams | ShowTarget::Tables => {
-                    let want = if matches!(what, ShowTarget::Streams) {
-                        "STREAM"
-                    } else {
-                        "TABLE"
-                    };
-                    catalog
+                    let stream = matches!(what, ShowTarget::Streams);
+                    let want = if stream { "STREAM" } else { "TABLE" };
+                    let sources: Vec<&Arc<Source>> = catalog
                         .sources
                         .values()
                         .filter(|s| s.kind_name() == want)
-                        .map(|s| EntityRow {
-                            name: s.name.clone(),
-                            fields: vec![
-                                ("Kafka Topic".into(), s.topic.clone()),
-                                ("Key Format".into(), s.key_format.kind.name().into()),
-                                ("Value Format".into(), s.value_format.kind.name().into()),
-                                ("Windowed".into(), s.window.is_some().to_string()),
-                            ],
-                        })
-                        .collect()
+                        .collect();
+                    if *extended {
+                        let mut descriptions = Vec::new();
+                        for s in sources {
+                            descriptions.push(self.source_description(s, true).await);
+                        }
+                        json!({"@type": "source_descriptions", "sourceDescriptions": descriptions})
+                    } else {
+                        let list: Vec<Value> = sources
+                            .iter()
+                            .map(|s| {
+                                json!({
+                                    "type": want,
+                                    "name": s.name,
+                                    "topic": s.topic,
+                                    "keyFormat": s.key_format.kind.name(),
+                                    "valueFormat": s.value_format.kind.name(),
+                                    "isWindowed": s.window.is_some(),
+                                })
+                            })
+                            .collect();
+                        let key = if stream { "streams" } else { "tables" };
+                        json!({"@type": key, key: list})
+                    }
                 }
-                ShowTarget::Topics { all } => self
-                    .inner
-                    .log
-                    .topics()
-                    .await?
-                    .into_iter()
-                    .filter(|t| *all || !t.starts_with('_'))
-                    .map(|t| EntityRow {
-                        name: t,
-                        fields: vec![],
+                ShowTarget::Topics { all } => {
+                    let mut topics = Vec::new();
+                    for t in self.inner.log.topics().await? {
+                        if !*all && t.starts_with('_') {
+                            continue;
+                        }
+                        let n = self.inner.log.partitions(&t).await?.unwrap_or(0).max(0);
+                        topics.push(json!({"name": t, "replicaInfo": vec![1; n as usize]}));
+                    }
+                    json!({"@type": "kafka_topics", "topics": topics})
+                }
+                ShowTarget::Queries => {
+                    let queries: Vec<Value> = catalog
+                        .queries
+                        .keys()
+                        .filter_map(|id| self.query_json(id))
+                        .collect();
+                    json!({"@type": "queries", "queries": queries})
+                }
+                ShowTarget::Properties => {
+                    let mut properties = Vec::new();
+                    let mut overwritten = Vec::new();
+                    for (k, v) in &self.inner.config.properties {
+                        if !session.properties.contains_key(k) {
+                            properties.push(json!({"name": k, "scope": "KSQL", "value": v}));
+                        }
+                    }
+                    for (k, v) in &session.properties {
+                        properties.push(json!({"name": k, "scope": "KSQL", "value": v}));
+                        overwritten.push(json!(k));
+                    }
+                    json!({
+                        "@type": "properties",
+                        "properties": properties,
+                        "overwrittenProperties": overwritten,
+                        "defaultProperties": [],
                     })
-                    .collect(),
-                ShowTarget::Queries => self
-                    .queries()
-                    .iter()
-                    .map(|q| EntityRow {
-                        name: q.id.clone(),
-                        fields: vec![
-                            (
-                                "Status".into(),
-                                if q.paused.load(std::sync::atomic::Ordering::Relaxed) {
-                                    "PAUSED".into()
-                                } else {
-                                    "RUNNING".into()
-                                },
-                            ),
-                            ("Sink Name".into(), q.sink.name.clone()),
-                            ("Sink Kafka Topic".into(), q.sink.topic.clone()),
-                            ("Query String".into(), q.sql.clone()),
-                        ],
-                    })
-                    .collect(),
-                ShowTarget::Properties => session
-                    .properties
-                    .iter()
-                    .chain(self.inner.config.properties.iter())
-                    .map(|(k, v)| EntityRow {
-                        name: k.clone(),
-                        fields: vec![("Value".into(), v.clone())],
-                    })
-                    .collect(),
-                ShowTarget::Functions => crate::functions::names()
-                    .into_iter()
-                    .map(|n| EntityRow {
-                        name: n.to_string(),
-                        fields: vec![("Type".into(), "SCALAR".into())],
-                    })
-                    .collect(),
-                ShowTarget::Types => catalog
-                    .types
-                    .iter()
-                    .map(|(n, t)| EntityRow {
-                        name: n.clone(),
-                        fields: vec![("Schema".into(), t.to_string())],
-                    })
-                    .collect(),
-                ShowTarget::Variables => session
-                    .variables
-                    .iter()
-                    .map(|(k, v)| EntityRow {
-                        name: k.clone(),
-                        fields: vec![("Value".into(), v.clone())],
-                    })
-                    .collect(),
+                }
+                ShowTarget::Functions => {
+                    let functions: Vec<Value> = crate::functions::names()
+                        .into_iter()
+                        .map(|n| json!({"name": n, "type": "SCALAR", "category": ""}))
+                        .collect();
+                    json!({"@type": "function_names", "functions": functions})
+                }
+                ShowTarget::Types => {
+                    let types: serde_json::Map<String, Value> = catalog
+                        .types
+                        .iter()
+                        .map(|(n, t)| (n.clone(), schema_json(t)))
+                        .collect();
+                    json!({"@type": "type_list", "types": types})
+                }
+                ShowTarget::Variables => {
+                    let variables: Vec<Value> = session
+                        .variables
+                        .iter()
+                        .map(|(k, v)| json!({"name": k, "value": v}))
+                        .collect();
+                    json!({"@type": "variables", "variables": variables})
+                }
             },
-            StatementKind::DescribeSource { name, .. } => {
+            StatementKind::DescribeSource { name, extended } => {
                 let s = catalog.source(name).ok_or_else(|| {
                     EngineError::statement(format!(
                         "Could not find STREAM/TABLE '{name}' in the Metastore"
                     ))
                 })?;
-                s.schema
-                    .ordered()
-                    .iter()
-                    .map(|c| EntityRow {
-                        name: c.name.clone(),
-                        fields: vec![("Type".into(), c.sql_type.to_string())],
-                    })
-                    .collect()
+                json!({
+                    "@type": "sourceDescription",
+                    "sourceDescription": self.source_description(&s, *extended).await,
+                })
+            }
+            StatementKind::DescribeSources {
+                source_type,
+                extended,
+            } => {
+                let mut descriptions = Vec::new();
+                for s in catalog.sources.values() {
+                    if s.source_type == *source_type {
+                        descriptions.push(self.source_description(s, *extended).await);
+                    }
+                }
+                json!({"@type": "source_descriptions", "sourceDescriptions": descriptions})
+            }
+            StatementKind::DescribeFunction { name } => {
+                let upper = name.to_uppercase();
+                if !crate::functions::names().contains(&upper.as_str())
+                    && crate::planner::registry::lookup(&upper).is_none()
+                {
+                    return Err(EngineError::statement(format!(
+                        "Can't find any functions with the name '{upper}'"
+                    )));
+                }
+                json!({
+                    "@type": "describe_function",
+                    "name": upper,
+                    "description": "",
+                    "author": "Flusso",
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "path": "internal",
+                    "functions": [],
+                    "type": "SCALAR",
+                })
+            }
+            StatementKind::ExplainQueryId(id) => {
+                let id = id.to_uppercase();
+                let info = catalog.queries.get(&id).ok_or_else(|| {
+                    EngineError::statement(format!("Query with id:{id} does not exist"))
+                })?;
+                let query = self.queries().into_iter().find(|q| q.id == id);
+                let fields = catalog
+                    .source(&info.sink)
+                    .map(|s| fields_json(&s.schema))
+                    .unwrap_or_default();
+                let state = self
+                    .query_json(&id)
+                    .and_then(|q| q.get("state").cloned())
+                    .unwrap_or_else(|| json!("RUNNING"));
+                json!({
+                    "@type": "queryDescription",
+                    "queryDescription": {
+                        "id": info.id,
+                        "statementText": info.sql,
+                        "windowType": null,
+                        "fields": fields,
+                        "sources": info.sources,
+                        "sinks": [info.sink],
+                        "topology": "",
+                        "executionPlan": query.map(|q| q.describe_plan()).unwrap_or_default(),
+                        "overriddenProperties": {},
+                        "ksqlHostQueryStatus": {},
+                        "queryType": "PERSISTENT",
+                        "queryErrors": [],
+                        "tasksMetadata": [],
+                        "state": state,
+                    }
+                })
             }
             other => {
                 return Err(EngineError::statement(format!(
@@ -152,10 +392,7 @@ impl Engine {
                 )))
             }
         };
-        Ok(StatementResult::Listing {
-            what: statement_name(kind).into(),
-            rows,
-        })
+        Ok(StatementResult::Entity(entity))
     }
 }
 

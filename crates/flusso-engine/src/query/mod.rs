@@ -72,6 +72,34 @@ pub struct PersistentQuery {
 }
 
 impl PersistentQuery {
+    /// The plan as text, for EXPLAIN: source, filter, key and value expressions, sink.
+    pub fn describe_plan(&self) -> String {
+        let p = &self.plan;
+        let mut out = format!(
+            " > [ SINK ] | topic: {} | partitions: {}\n",
+            self.sink.topic, self.sink_partitions
+        );
+        let cols = |cs: &[crate::planner::select::OutColumn]| {
+            cs.iter()
+                .map(|c| format!("{} := {}", c.name, c.expr))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        out.push_str(&format!(
+            "\t\t > [ PROJECT ] | keys: [{}] | values: [{}]\n",
+            cols(&p.keys),
+            cols(&p.values)
+        ));
+        if let Some(f) = &p.filter {
+            out.push_str(&format!("\t\t\t\t > [ FILTER ] | {f}\n"));
+        }
+        out.push_str(&format!(
+            "\t\t\t\t\t\t > [ SOURCE ] | {} | topic: {}\n",
+            p.source.name, p.source.topic
+        ));
+        out
+    }
+
     /// A query starting from `positions` (the committed offsets, or the start of each partition).
     #[allow(clippy::too_many_arguments)]
     pub fn new(

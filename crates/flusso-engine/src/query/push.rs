@@ -19,6 +19,15 @@ use crate::types::SqlType;
 /// One row of a push query: key columns then value columns.
 pub type Row = Vec<ScalarValue>;
 
+/// A row as a push query emits it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PushRow {
+    /// Key columns then value columns.
+    pub columns: Row,
+    /// A table's row was deleted: the value columns are null.
+    pub tombstone: bool,
+}
+
 /// A running push query.
 pub struct PushQuery {
     /// Query id (`transient_...`).
@@ -26,7 +35,7 @@ pub struct PushQuery {
     /// Output columns: name, type, whether it is a key.
     pub columns: Vec<(String, SqlType, bool)>,
     /// Rows as they are produced; closed when the LIMIT is reached or the query fails.
-    pub rows: mpsc::Receiver<Result<Row>>,
+    pub rows: mpsc::Receiver<Result<PushRow>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -77,9 +86,10 @@ async fn run(
     mut positions: BTreeMap<i32, i64>,
     log: Arc<dyn LogClient>,
     processing_log: ProcessingLog,
-    tx: &mpsc::Sender<Result<Row>>,
+    tx: &mpsc::Sender<Result<PushRow>>,
 ) -> Result<()> {
     let topic = plan.source.topic.clone();
+    let is_table = plan.output_type == flusso_sql::ast::SourceType::Table;
     let mut remaining = plan.limit.unwrap_or(u64::MAX);
     if remaining == 0 {
         return Ok(());
@@ -104,10 +114,24 @@ async fn run(
                 continue;
             }
             for row in project(&plan, &decoded.batch, &decoded.tombstone)? {
-                let Some(value) = row.value else { continue };
-                let mut out = row.key;
-                out.extend(value);
-                if tx.send(Ok(out)).await.is_err() {
+                let tombstone = row.value.is_none();
+                let value = match row.value {
+                    Some(v) => v,
+                    // A table's deletion shows as a tombstone row; a stream's null value is
+                    // not a row.
+                    None if is_table && !row.key.iter().all(|k| k.is_null()) => plan
+                        .values
+                        .iter()
+                        .map(|c| crate::value::null_of(&c.sql_type))
+                        .collect(),
+                    None => continue,
+                };
+                if is_table && row.key.len() == 1 && row.key[0].is_null() {
+                    continue;
+                }
+                let mut columns = row.key;
+                columns.extend(value);
+                if tx.send(Ok(PushRow { columns, tombstone })).await.is_err() {
                     return Ok(());
                 }
                 remaining -= 1;

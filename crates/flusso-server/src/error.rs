@@ -87,3 +87,19 @@ pub async fn method_not_allowed() -> ApiError {
         statement: None,
     }
 }
+
+/// A request body that could not be read (too large, broken connection) as ksqlDB's error.
+impl From<axum::extract::rejection::BytesRejection> for ApiError {
+    fn from(r: axum::extract::rejection::BytesRejection) -> ApiError {
+        let status = r.status();
+        ApiError {
+            status,
+            code: u32::from(status.as_u16()) * 100,
+            message: r.body_text(),
+            statement: None,
+        }
+    }
+}
+
+/// The body of a request, or the error to answer.
+pub type BodyResult = Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>;

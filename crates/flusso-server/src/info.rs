@@ -1,14 +1,13 @@
 //! The small endpoints: server info, health, command status, property checks, metadata,
 //! probes, and `TERMINATE CLUSTER`.
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, BodyResult};
 use crate::AppState;
 
 /// The cluster id every Flusso server reports (one embedded log, one cluster).
@@ -137,7 +136,11 @@ pub async fn cluster_status(State(state): State<AppState>) -> Json<Value> {
 
 /// `POST /ksql/terminate`: terminates every persistent query (ksqlDB's TERMINATE CLUSTER). Sources
 /// and topics stay; `deleteTopicList` is accepted and ignored.
-pub async fn terminate_cluster(State(state): State<AppState>, body: Bytes) -> Response {
+pub async fn terminate_cluster(State(state): State<AppState>, body: BodyResult) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
     if !body.is_empty() && serde_json::from_slice::<Value>(&body).is_err() {
         return ApiError::bad_request("Invalid JSON in request").into_response();
     }

@@ -4,7 +4,6 @@
 
 use std::sync::atomic::Ordering;
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -12,14 +11,18 @@ use flusso_engine::{EngineError, StatementResult};
 use flusso_sql::ast::{SourceType, StatementKind};
 use serde_json::{json, Value};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, BodyResult};
 use crate::{request, AppState};
 
 /// The message ksqlDB answers when a query is sent to `/ksql`.
 pub const QUERY_ENDPOINT_MESSAGE: &str =
     "The following statement types should be issued to the websocket endpoint '/query':\n\t* PRINT\n\t* SELECT";
 
-pub async fn ksql(State(state): State<AppState>, body: Bytes) -> Response {
+pub async fn ksql(State(state): State<AppState>, body: BodyResult) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
     match run(&state, &body).await {
         Ok(entities) => Json(Value::Array(entities)).into_response(),
         Err(e) => {

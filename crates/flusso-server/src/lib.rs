@@ -33,6 +33,9 @@ use tokio_util::sync::CancellationToken;
 
 pub use error::ApiError;
 
+/// The largest request body read whole (statement batches, query requests).
+pub const MAX_BODY_BYTES: usize = 4 << 20;
+
 /// The state every handler shares.
 #[derive(Clone)]
 pub struct AppState {
@@ -99,6 +102,8 @@ pub fn router(state: AppState) -> Router {
         .route("/close-query", post(query::close_query))
         .route("/inserts-stream", post(inserts::inserts_stream))
         .route("/ws/query", get(query::ws_query))
+        // Statements are small; streamed inserts read their body as a stream, unbounded.
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

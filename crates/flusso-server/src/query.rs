@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, BodyResult};
 use crate::rows::{rest_value, schema_text};
 use crate::{request, AppState};
 
@@ -336,7 +336,15 @@ fn wants(headers: &HeaderMap, media: &str) -> bool {
 }
 
 /// `POST /query`: a JSON array of ksqlDB's `StreamedRow`s, written as they come.
-pub async fn query(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn query(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: BodyResult,
+) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
     let request::SqlRequest { sql, session } = match request::parse(&body, "ksql") {
         Ok(r) => r,
         Err(e) => return e.into_response(),
@@ -410,8 +418,12 @@ fn column_types(columns: &[(String, SqlType, bool)]) -> (Vec<String>, Vec<String
 pub async fn query_stream(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    body: BodyResult,
 ) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
     let request::SqlRequest { sql, session } = match request::parse(&body, "sql") {
         Ok(r) => r,
         Err(e) => return e.into_response(),
@@ -473,7 +485,11 @@ pub async fn query_stream(
 }
 
 /// `POST /close-query` `{"queryId": "..."}`.
-pub async fn close_query(State(state): State<AppState>, body: Bytes) -> Response {
+pub async fn close_query(State(state): State<AppState>, body: BodyResult) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
     let id = serde_json::from_slice::<Value>(&body)
         .ok()
         .and_then(|v| v.get("queryId").and_then(|q| q.as_str()).map(String::from));

@@ -27,6 +27,8 @@ pub enum BenchCommand {
     Groups(crate::bench_groups::GroupBenchArgs),
     /// A stateless SQL query (filter and projection) over JSON records, in-process.
     Sql(crate::bench_sql::SqlBenchArgs),
+    /// The REST API: push-query latency, inserts-stream throughput, concurrent push queries.
+    Rest(crate::bench_rest::RestBenchArgs),
 }
 
 /// Options of `flusso bench log`.
@@ -51,6 +53,7 @@ pub fn run(what: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Log(args) => bench_log(args),
         BenchCommand::Groups(args) => crate::bench_groups::run(args),
         BenchCommand::Sql(args) => crate::bench_sql::run(args),
+        BenchCommand::Rest(args) => crate::bench_rest::run(args),
     }
 }
 

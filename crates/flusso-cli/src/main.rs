@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_groups;
+mod bench_rest;
 mod bench_sql;
 mod config;
 

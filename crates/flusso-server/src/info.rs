@@ -146,14 +146,14 @@ pub async fn terminate_cluster(State(state): State<AppState>, body: BodyResult) 
     }
     let mut session = flusso_engine::Session::default();
     match state.engine().execute("TERMINATE ALL;", &mut session).await {
-        Ok(_) => Json(json!({
+        Ok(_) => Json(json!([{
             "@type": "currentStatus",
             "statementText": "TERMINATE CLUSTER;",
             "commandId": "cluster/CLUSTER/terminate",
             "commandStatus": {"status": "SUCCESS", "message": "Cluster terminated"},
             "commandSequenceNumber": 0,
             "warnings": [],
-        }))
+        }]))
         .into_response(),
         Err(e) => ApiError::bad_request(e.to_string()).into_response(),
     }

@@ -20,14 +20,21 @@ use crate::AppState;
 struct Lines {
     body: axum::body::BodyDataStream,
     buffer: Vec<u8>,
+    /// Bytes of `buffer` already known to hold no newline.
+    scanned: usize,
     done: bool,
 }
+
+/// The longest row accepted.
+const MAX_LINE_BYTES: usize = crate::MAX_BODY_BYTES;
 
 impl Lines {
     /// The next non-empty line; `None` at the end of the body.
     async fn next(&mut self) -> Option<Result<Vec<u8>, String>> {
         loop {
-            if let Some(i) = self.buffer.iter().position(|b| *b == b'\n') {
+            if let Some(j) = self.buffer[self.scanned..].iter().position(|b| *b == b'\n') {
+                let i = self.scanned + j;
+                self.scanned = 0;
                 let line: Vec<u8> = self.buffer.drain(..=i).collect();
                 let line = line[..line.len() - 1].to_vec();
                 if line.iter().all(u8::is_ascii_whitespace) {
@@ -40,6 +47,14 @@ impl Lines {
                     return None;
                 }
                 return Some(Ok(std::mem::take(&mut self.buffer)));
+            }
+            self.scanned = self.buffer.len();
+            if self.buffer.len() > MAX_LINE_BYTES {
+                self.done = true;
+                self.buffer.clear();
+                return Some(Err(format!(
+                    "a line of the request is longer than {MAX_LINE_BYTES} bytes"
+                )));
             }
             match self.body.next().await {
                 Some(Ok(chunk)) => self.buffer.extend_from_slice(&chunk),
@@ -54,10 +69,19 @@ pub async fn inserts_stream(State(state): State<AppState>, body: Body) -> Respon
     let mut lines = Lines {
         body: body.into_data_stream(),
         buffer: Vec::new(),
+        scanned: 0,
         done: false,
     };
     let first = match lines.next().await {
         Some(Ok(line)) => line,
+        Some(Err(e)) if e.contains("longer than") => {
+            return ApiError {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                code: 41300,
+                ..ApiError::bad_request(e)
+            }
+            .into_response()
+        }
         Some(Err(e)) => return ApiError::bad_request(e).into_response(),
         None => {
             return ApiError::bad_request("Invalid JSON in request: the body is empty")

@@ -38,21 +38,67 @@ async fn run(state: &AppState, body: &[u8]) -> Result<Vec<Value>, ApiError> {
         .map_err(|e| ApiError::statement(EngineError::from(e).to_string(), &sql, vec![]))?;
     let mut entities = Vec::new();
     for statement in &statements {
+        // ksqlDB's statement text ends with its semicolon.
+        let text = format!("{};", statement.text);
         if matches!(
             statement.kind,
             StatementKind::Query(_) | StatementKind::Print { .. }
         ) {
             return Err(ApiError {
                 code: 40002,
-                ..ApiError::statement(QUERY_ENDPOINT_MESSAGE, &statement.text, entities)
+                ..ApiError::statement(QUERY_ENDPOINT_MESSAGE, &text, entities)
             });
+        }
+        // TERMINATE of a push query (`transient_...`) stops it here; persistent ones go to
+        // the engine.
+        if let StatementKind::Terminate(flusso_sql::ast::QueryTarget::Id(id)) = &statement.kind {
+            let token = {
+                let mut open = state.inner.push_queries.lock();
+                let key = open.keys().find(|k| k.eq_ignore_ascii_case(id)).cloned();
+                key.and_then(|k| open.remove(&k).map(|(t, _)| (k, t)))
+            };
+            if let Some((query_id, token)) = token {
+                token.cancel();
+                entities.push(json!({
+                    "@type": "terminate_query",
+                    "statementText": text,
+                    "queryId": query_id,
+                    "wasTerminated": true,
+                    "warnings": [],
+                }));
+                continue;
+            }
         }
         let result = state
             .engine()
             .execute_statement(statement, &mut session)
             .await
-            .map_err(|e| ApiError::statement(e.to_string(), &statement.text, entities.clone()))?;
-        let text = format!("{};", statement.text);
+            .map_err(|e| ApiError::statement(e.to_string(), &text, entities.clone()))?;
+        let result = match (&statement.kind, result) {
+            (
+                StatementKind::Show {
+                    what: flusso_sql::ast::ShowTarget::Queries,
+                    ..
+                },
+                StatementResult::Entity(mut e),
+            ) => {
+                if let Some(Value::Array(list)) = e.get_mut("queries") {
+                    for (id, (_, sql)) in state.inner.push_queries.lock().iter() {
+                        list.push(json!({
+                            "queryString": sql,
+                            "sinks": [],
+                            "sinkKafkaTopics": [],
+                            "id": id,
+                            "statusCount": {"RUNNING": 1},
+                            "queryType": "PUSH",
+                            "state": "RUNNING",
+                        }));
+                    }
+                }
+                StatementResult::Entity(e)
+            }
+            (_, r) => r,
+        };
         if let Some(entity) = entity(state, &statement.kind, &text, result) {
             entities.push(entity);
         }

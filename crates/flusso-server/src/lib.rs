@@ -44,12 +44,15 @@ pub struct AppState {
 
 struct Inner {
     engine: Engine,
-    /// Open push queries (for `/close-query`), by query id.
-    push_queries: Mutex<HashMap<String, CancellationToken>>,
+    /// Open push queries and PRINTs (for `/close-query`, TERMINATE, SHOW QUERIES), by query id:
+    /// their cancel token and statement.
+    push_queries: Mutex<HashMap<String, (CancellationToken, String)>>,
     /// Statuses of the commands run through `/ksql`, by command id (`stream/S/create`).
     statuses: Mutex<Vec<(String, serde_json::Value)>>,
     /// The last command sequence number handed out.
     command_seq: AtomicU64,
+    /// PRINTs started (for their ids).
+    print_seq: AtomicU64,
     metrics: metrics::Metrics,
     started: Instant,
     /// Set while the server shuts down.
@@ -65,6 +68,7 @@ impl AppState {
                 push_queries: Mutex::new(HashMap::new()),
                 statuses: Mutex::new(Vec::new()),
                 command_seq: AtomicU64::new(0),
+                print_seq: AtomicU64::new(0),
                 metrics: metrics::Metrics::default(),
                 started: Instant::now(),
                 shutdown,
@@ -122,7 +126,29 @@ pub async fn serve(
     let addr: Option<SocketAddr> = listener.local_addr().ok();
     tracing::debug!(?addr, "http api serving");
     let state = AppState::new(engine, shutdown.clone());
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
+    // Rows of a push query are small writes: without TCP_NODELAY, Nagle's algorithm holds them
+    // until the client acknowledges the previous ones (tens of milliseconds under load).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
+    let graceful = axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+    // Queries end with the shutdown token; connections a client keeps open (an idle HTTP/2
+    // connection, a stalled reader) get a few seconds, then the server stops without them.
+    let deadline = async move {
+        shutdown.cancelled().await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    tokio::select! {
+        r = graceful => r,
+        () = deadline => {
+            tracing::warn!("http connections still open after {SHUTDOWN_GRACE:?}: closing them");
+            Ok(())
+        }
+    }
 }
+
+/// How long open connections may take to finish once the server stops.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(3);

@@ -62,15 +62,17 @@ pub async fn start(
             vec![],
         ));
     };
+    let text = format!("{};", statement.text);
     let (tx, rx) = mpsc::channel(256);
-    let cancel = CancellationToken::new();
+    // Server shutdown ends every running query.
+    let cancel = state.inner.shutdown.child_token();
     let id = match &statement.kind {
         StatementKind::Query(_) => {
             let query = state
                 .engine()
                 .push_query(&statement.text, session)
                 .await
-                .map_err(|e| ApiError::statement(e.to_string(), &statement.text, vec![]))?;
+                .map_err(|e| ApiError::statement(e.to_string(), &text, vec![]))?;
             let id = query.id.clone();
             tokio::spawn(forward_push(query, tx, cancel.clone()));
             id
@@ -85,22 +87,23 @@ pub async fn start(
             let partitions = log
                 .partitions(topic)
                 .await
-                .map_err(|e| ApiError::statement(e.to_string(), &statement.text, vec![]))?
+                .map_err(|e| ApiError::statement(e.to_string(), &text, vec![]))?
                 .ok_or_else(|| {
                     ApiError::statement(
                         format!(
                             "Could not find topic '{topic}', or the KSQL user does not have permissions to list the topic. Topic names are case-sensitive."
                         ),
-                        &statement.text,
+                        &text,
                         vec![],
                     )
                 })?;
             let id = format!(
-                "print_{}",
+                "PRINT_{}",
                 state
                     .inner
-                    .command_seq
-                    .load(std::sync::atomic::Ordering::Relaxed)
+                    .print_seq
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                    + 1
             );
             let print = Print {
                 topic: topic.clone(),
@@ -117,7 +120,7 @@ pub async fn start(
                 code: 40002,
                 ..ApiError::statement(
                     "Only SELECT and PRINT statements can be run through this endpoint; send other statements to /ksql.",
-                    &statement.text,
+                    &text,
                     vec![],
                 )
             })
@@ -127,7 +130,7 @@ pub async fn start(
         .inner
         .push_queries
         .lock()
-        .insert(id.clone(), cancel.clone());
+        .insert(id.clone(), (cancel.clone(), text.clone()));
     // The query leaves the registry when it ends, whichever way (its task cancels the token).
     let registry = state.clone();
     let forget = id.clone();
@@ -223,7 +226,7 @@ impl Print {
                     *offset = r.offset + 1;
                     read += 1;
                     seen += 1;
-                    if (seen - 1) % self.interval != 0 {
+                    if !(seen - 1).is_multiple_of(self.interval) {
                         continue;
                     }
                     if !formats_shown {
@@ -349,14 +352,25 @@ pub async fn query(
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };
-    let running = match start(&state, &sql, &session).await {
+    streamed_rows(&state, &headers, &sql, &session).await
+}
+
+/// A query answered as ksqlDB's `StreamedRow` array (`/query`, and `/query-stream` asked for
+/// `application/vnd.ksql.v1+json`).
+async fn streamed_rows(
+    state: &AppState,
+    headers: &HeaderMap,
+    sql: &str,
+    session: &flusso_engine::Session,
+) -> Response {
+    let running = match start(state, sql, session).await {
         Ok(r) => r,
         Err(e) => {
             state.inner.metrics.record_error();
             return e.into_response();
         }
     };
-    let content_type = if wants(&headers, "application/vnd.ksql.v1+json") {
+    let content_type = if wants(headers, "application/vnd.ksql.v1+json") {
         "application/vnd.ksql.v1+json"
     } else {
         "application/json"
@@ -428,6 +442,26 @@ pub async fn query_stream(
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };
+    if wants(&headers, "application/vnd.ksql.v1+json") {
+        return streamed_rows(&state, &headers, &sql, &session).await;
+    }
+    let print = sql
+        .trim_start()
+        .get(..5)
+        .is_some_and(|w| w.eq_ignore_ascii_case("PRINT"));
+    if print
+        && wants(&headers, "application/json")
+        && !wants(&headers, "application/vnd.ksqlapi.delimited.v1")
+    {
+        return ApiError {
+            status: StatusCode::NOT_ACCEPTABLE,
+            code: 40600,
+            ..ApiError::bad_request(
+                "PRINT answers plain text lines: accept application/vnd.ksqlapi.delimited.v1",
+            )
+        }
+        .into_response();
+    }
     let running = match start(&state, &sql, &session).await {
         Ok(r) => r,
         Err(e) => {
@@ -441,6 +475,11 @@ pub async fn query_stream(
     let mut first = true;
     let render = move |e: Event| -> Option<String> {
         let (text, end) = match e {
+            // PRINT: its lines as they are.
+            Event::Header { query_id, columns } if query_id.is_empty() && columns.is_empty() => {
+                return None
+            }
+            Event::Text(line) => return Some(format!("{line}\n")),
             Event::Header { columns, .. } => {
                 let (names, types) = column_types(&columns);
                 (
@@ -452,7 +491,6 @@ pub async fn query_stream(
                 Value::Array(row.columns.iter().map(rest_value).collect()).to_string(),
                 false,
             ),
-            Event::Text(line) => (json!(line).to_string(), false),
             Event::Final(_) => return json_array.then(|| "]\n".to_string()),
             Event::Error(m) => (
                 json!({"@type": "generic_error", "error_code": 50000, "message": m}).to_string(),
@@ -499,7 +537,7 @@ pub async fn close_query(State(state): State<AppState>, body: BodyResult) -> Res
     };
     let token = state.inner.push_queries.lock().remove(&id);
     match token {
-        Some(t) => {
+        Some((t, _)) => {
             t.cancel();
             StatusCode::OK.into_response()
         }
@@ -521,11 +559,19 @@ pub async fn ws_query(
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };
-    let running = match start(&state, &sql, &session).await {
-        Ok(r) => r,
-        Err(e) => return e.into_response(),
-    };
-    ws.on_upgrade(move |socket| ws_send(socket, running))
+    match start(&state, &sql, &session).await {
+        Ok(running) => ws.on_upgrade(move |socket| ws_send(socket, running)),
+        // As ksqlDB: the socket opens, then closes with 1003 and the error as the reason.
+        Err(e) => ws.on_upgrade(move |mut socket| async move {
+            let reason: String = e.message.chars().take(120).collect();
+            let _ = socket
+                .send(Message::Close(Some(CloseFrame {
+                    code: 1003,
+                    reason: reason.into(),
+                })))
+                .await;
+        }),
+    }
 }
 
 async fn ws_send(mut socket: WebSocket, mut running: Running) {
@@ -536,7 +582,21 @@ async fn ws_send(mut socket: WebSocket, mut running: Running) {
             reason: reason.to_string().into(),
         }))
     };
-    while let Some(event) = running.events.recv().await {
+    loop {
+        let event = tokio::select! {
+            event = running.events.recv() => event,
+            // The client's messages: a close (or a broken socket) ends the query.
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
+                    let _ = socket.send(close(1000, "closed")).await;
+                    return;
+                }
+                Some(Ok(_)) => continue,
+            },
+        };
+        let Some(event) = event else {
+            return;
+        };
         let message = match event {
             Event::Header { columns, .. } => {
                 width = columns.len();

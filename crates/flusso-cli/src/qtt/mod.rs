@@ -1,9 +1,13 @@
 //! `flusso qtt DIR`: runs ksqlDB's query-validation test files against Flusso. Every variant
 //! (case × format × config) runs in its own engine over its own embedded log, several at once;
 //! the summary line is `N passed, M failed, K skipped` (skipped: needs a schema registry).
+//! Files under a `rest-query-validation-tests` directory are ksqlDB's REST tests (RQTT), run
+//! against the HTTP API (`rqtt.rs`).
 
 mod compare;
 mod load;
+mod rqtt;
+mod rqtt_match;
 mod run;
 mod udfs;
 
@@ -73,13 +77,14 @@ pub fn run(args: QttArgs) -> anyhow::Result<()> {
     files.sort();
     let mut variants = Vec::new();
     for f in &files {
+        let rest = rqtt::is_rqtt_path(f);
         match load::load_file(f) {
-            Ok(v) => variants.extend(v),
+            Ok(v) => variants.extend(v.into_iter().map(|v| (v, rest))),
             Err(e) => eprintln!("skipping file: {e}"),
         }
     }
     if let Some(filter) = &args.filter {
-        variants.retain(|v| v.name.contains(filter.as_str()));
+        variants.retain(|(v, _)| v.name.contains(filter.as_str()));
     }
     let started = Instant::now();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -110,7 +115,7 @@ pub fn run(args: QttArgs) -> anyhow::Result<()> {
     let results: Vec<(String, String, Outcome, String)> = runtime.block_on(async {
         let semaphore = Arc::new(tokio::sync::Semaphore::new(args.jobs.max(1)));
         let mut handles = Vec::new();
-        for v in variants {
+        for (v, rest) in variants {
             let permit = Arc::clone(&semaphore);
             let backend = backend.clone();
             handles.push(tokio::spawn(async move {
@@ -125,7 +130,13 @@ pub fn run(args: QttArgs) -> anyhow::Result<()> {
                 }
                 let inner = tokio::spawn({
                     let v = v.clone();
-                    async move { run::run_variant(&v, &backend).await }
+                    async move {
+                        if rest {
+                            rqtt::run_variant(&v).await
+                        } else {
+                            run::run_variant(&v, &backend).await
+                        }
+                    }
                 });
                 let (outcome, reason) =
                     match tokio::time::timeout(Duration::from_secs(30), inner).await {

@@ -45,7 +45,7 @@ pub async fn run_variant(v: &Variant, backend: &Backend) -> Result<(), String> {
     result
 }
 
-fn topic_of_statement(sql: &str) -> Option<(String, i32)> {
+pub(super) fn topic_of_statement(sql: &str) -> Option<(String, i32)> {
     let re = regex::Regex::new(r"(?i)kafka_topic\s*=\s*'([^']*)'").ok()?;
     let topic = re.captures(sql)?.get(1)?.as_str().to_string();
     let parts = regex::Regex::new(r"(?i)partitions\s*=\s*(\d+)")
@@ -264,9 +264,9 @@ async fn run_in(v: &Variant, log: Arc<dyn LogClient>) -> Result<(), String> {
 }
 
 /// Record headers: name and optional value.
-type Headers = Vec<(String, Option<Vec<u8>>)>;
+pub(super) type Headers = Vec<(String, Option<Vec<u8>>)>;
 
-fn decode_headers(h: Option<&Json>) -> Result<Headers, String> {
+pub(super) fn decode_headers(h: Option<&Json>) -> Result<Headers, String> {
     let Some(Json::Array(items)) = h else {
         return Ok(vec![]);
     };
@@ -300,7 +300,7 @@ fn side_columns(source: &Source, key: bool) -> Vec<(String, SqlType)> {
 }
 
 /// Serializes a test record's key or value as the reading source's format would carry it.
-fn encode_side(
+pub(super) fn encode_side(
     source: Option<&Source>,
     v: Option<&Json>,
     key: bool,
@@ -384,13 +384,13 @@ fn decode_side(
     (json, t)
 }
 
-fn describe(source: Option<&Source>, r: &flusso_engine::InRecord) -> String {
+pub(super) fn describe(source: Option<&Source>, r: &flusso_engine::InRecord) -> String {
     let (k, _) = decode_side(source, r.key.as_deref(), true);
     let (v, _) = decode_side(source, r.value.as_deref(), false);
     format!("key={k} value={v} ts={}", r.timestamp)
 }
 
-fn record_matches(
+pub(super) fn record_matches(
     source: Option<&Source>,
     e: &Json,
     r: &flusso_engine::InRecord,

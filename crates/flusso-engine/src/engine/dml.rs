@@ -113,6 +113,12 @@ impl Engine {
             SourceType::Stream => "stream",
             SourceType::Table => "table",
         };
+        if c.query.limit.is_some() {
+            return Err(EngineError::statement(format!(
+                "CREATE {} AS SELECT statements don't support LIMIT clause.",
+                kind.to_uppercase()
+            )));
+        }
         if let Some(existing) = self.source(&c.name) {
             if c.if_not_exists {
                 return Ok((
@@ -383,6 +389,23 @@ impl Engine {
         } else {
             columns.to_vec()
         };
+        if !columns.is_empty() && names.len() != values.len() {
+            return Err(EngineError::statement(format!(
+                "Failed to prepare statement: Expected number columns and values to match: {}, {}",
+                names.len(),
+                values.len()
+            )));
+        }
+        for name in &names {
+            if matches!(
+                name.as_str(),
+                "ROWPARTITION" | "ROWOFFSET" | "WINDOWSTART" | "WINDOWEND"
+            ) {
+                return Err(EngineError::statement(format!(
+                    "Inserting into column `{name}` is not allowed."
+                )));
+            }
+        }
         if names.len() != values.len() {
             return Err(EngineError::statement(format!(
                 "Expected a value for each column. Expected Columns: [{}]. Got [{}]",
@@ -565,11 +588,17 @@ impl Engine {
             start: None,
         };
         let positions = self.start_positions(&source, &ctx).await?;
-        let id = format!(
-            "transient_{}_{}",
-            source.name,
-            self.inner.seq.fetch_add(1, Ordering::Relaxed) + 1
-        );
+        let n = self.inner.seq.fetch_add(1, Ordering::Relaxed) + 1;
+        // A query asked to read only new records is what ksqlDB calls a scalable push query.
+        let latest_only = session
+            .properties
+            .get("auto.offset.reset")
+            .is_some_and(|v| v.eq_ignore_ascii_case("latest"));
+        let id = if latest_only {
+            format!("SCALABLE_PUSH_QUERY_{n}")
+        } else {
+            format!("transient_{}_{n}", source.name)
+        };
         Ok(PushQuery::start(
             id,
             plan,

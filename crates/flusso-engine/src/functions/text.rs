@@ -122,7 +122,7 @@ fn mask_char(v: &ScalarValue) -> Result<Option<char>, String> {
 
 fn hex_decode(x: &str) -> Result<Vec<u8>, String> {
     let x = x.as_bytes();
-    if x.len() % 2 != 0 {
+    if !x.len().is_multiple_of(2) {
         return Err("Odd number of characters".into());
     }
     x.chunks(2)
@@ -140,7 +140,7 @@ fn hex_encode(x: &[u8]) -> String {
 /// ENCODE's hex input: strips `0x` (padding odd lengths) and `X'..'`.
 fn hex_strip(x: &str) -> String {
     if let Some(rest) = x.strip_prefix("0x") {
-        if x.len() % 2 != 0 {
+        if !x.len().is_multiple_of(2) {
             return format!("0{rest}");
         }
         return rest.to_string();

@@ -465,6 +465,37 @@ impl ExprTranslator<'_> {
                 | BinaryOperator::Gt
                 | BinaryOperator::GtEq
         );
+        let arithmetic = matches!(
+            op,
+            BinaryOperator::Plus
+                | BinaryOperator::Minus
+                | BinaryOperator::Multiply
+                | BinaryOperator::Divide
+                | BinaryOperator::Modulo
+        );
+        if arithmetic && (is_null_literal(&l) || is_null_literal(&r)) {
+            let text = |e: &Expr, sql: &SqlExpr| {
+                if is_null_literal(e) {
+                    "null".to_string()
+                } else {
+                    sql.to_string().replace(" := ", ":=")
+                }
+            };
+            let type_name = |e: &Expr| -> Result<String> {
+                if is_null_literal(e) {
+                    return Ok("null".into());
+                }
+                let t = self.type_of(e)?;
+                Ok(SqlType::from_arrow(&t).map_or_else(|| t.to_string(), |t| t.to_string()))
+            };
+            return Err(EngineError::statement(format!(
+                "Error processing expression: ({} {op} {}). Arithmetic on types {} and {} are not supported.",
+                text(&l, left),
+                text(&r, right),
+                type_name(&l)?,
+                type_name(&r)?
+            )));
+        }
         let (l, r) = if comparison {
             if is_null_literal(&l) && is_null_literal(&r) {
                 return Err(EngineError::statement(format!(

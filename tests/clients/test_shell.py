@@ -263,3 +263,48 @@ def test_push_query_limit_ends_with_limit_reached(flusso, spawn, query_endpoint)
     child.expect_exact("Limit Reached")
     child.expect_exact("Query terminated")
     child.expect_exact(PROMPT)
+
+
+def test_completion_of_keywords_and_server_names(flusso, spawn):
+    name = unique("comp")
+    ksql(flusso, f"CREATE STREAM {name} (id INT KEY, temperature DOUBLE) "
+                 f"WITH (kafka_topic='{name.lower()}', value_format='JSON', partitions=1);")
+    child = spawn()
+    child.expect_exact(PROMPT)
+    # A keyword: "SHO" + Tab completes to SHOW.
+    child.send("SHO\t")
+    child.expect("SHOW")
+    child.sendcontrol("c")
+    child.expect_exact(PROMPT)
+    # The server's stream name after FROM, then a column of it.
+    prefix = name[:-3]
+    child.send(f"SELECT * FROM {prefix}\t")
+    child.expect_exact(name)
+    child.sendcontrol("c")
+    child.expect_exact(PROMPT)
+    child.send("SELECT TEMPER\t")
+    child.expect_exact("TEMPERATURE")
+    child.sendcontrol("c")
+    child.expect_exact(PROMPT)
+
+
+def test_history_survives_a_restart_of_the_shell(spawn):
+    marker = unique("hist")
+    child = spawn()
+    child.expect_exact(PROMPT)
+    child.sendline(f"DEFINE {marker} = 'x';")
+    child.expect_exact(PROMPT)
+    child.sendline("exit")
+    child.expect(pexpect.EOF)
+    # A new shell with the same history file: the up arrow brings back "exit", then the
+    # statement before it.
+    again = spawn()
+    again.expect_exact(PROMPT)
+    again.send("\x1b[A")
+    again.expect_exact("exit")
+    again.send("\x1b[A")
+    again.expect_exact(marker)
+    again.sendline("")
+    again.expect_exact(PROMPT)
+    again.sendline("history")
+    again.expect_exact(marker)

@@ -401,8 +401,6 @@ def test_show_queries(flusso):
     assert sink in q["queryString"].upper()
 
 
-@pytest.mark.xfail(strict=True, reason="SHOW QUERIES EXTENDED answers 'queries', not "
-                                       "'query_descriptions'")
 def test_show_queries_extended(flusso):
     src = create_stream(flusso)
     (c,) = ksql(flusso, f"CREATE STREAM {unique('SINK')} AS SELECT * FROM {src};")
@@ -443,8 +441,6 @@ def test_show_topics(flusso):
     assert stream.lower() in [t["name"] for t in e["topics"]]
 
 
-@pytest.mark.xfail(strict=True, reason="SHOW TOPICS EXTENDED answers 'kafka_topics' without "
-                                       "consumerCount/consumerGroupCount")
 def test_show_topics_extended(flusso):
     stream = create_stream(flusso)
     (e,) = ksql(flusso, "SHOW TOPICS EXTENDED;")
@@ -465,9 +461,6 @@ def test_show_properties_shape(flusso):
         assert "value" in p
 
 
-@pytest.mark.xfail(strict=True, reason="SHOW PROPERTIES lists only the request's overrides, "
-                                       "under stripped names (auto.offset.reset), and no server "
-                                       "property (ksql.service.id, ...)")
 def test_show_properties_lists_server_and_overridden_properties(flusso):
     (e,) = ksql(flusso, "SHOW PROPERTIES;", earliest())
     props = {p["name"]: p for p in e["properties"]}

@@ -51,8 +51,12 @@ pub fn parse(body: &[u8], sql_field: &str) -> Result<SqlRequest, ApiError> {
                     };
                     // ksqlDB accepts Kafka Streams' consumer properties with or without the
                     // `ksql.streams.` prefix.
-                    let k = k.strip_prefix("ksql.streams.").unwrap_or(k);
-                    session.properties.insert(k.to_string(), v);
+                    // (Both names are kept: the engine reads the short one, SHOW PROPERTIES
+                    // lists the one sent.)
+                    if let Some(short) = k.strip_prefix("ksql.streams.") {
+                        session.properties.insert(short.to_string(), v.clone());
+                    }
+                    session.properties.insert(k.clone(), v);
                 }
             }
             Some(_) => {

@@ -98,6 +98,18 @@ fn window_type(s: &Source) -> Value {
     }
 }
 
+/// Server properties SHOW PROPERTIES lists besides the configured ones (ksqlDB's names).
+const DEFAULT_PROPERTIES: &[(&str, &str)] = &[
+    ("ksql.service.id", "default_"),
+    ("ksql.streams.auto.offset.reset", "latest"),
+    ("ksql.streams.commit.interval.ms", "1000"),
+    ("ksql.streams.cache.max.bytes.buffering", "0"),
+    ("ksql.persistence.wrap.single.values", "true"),
+    ("ksql.output.topic.name.prefix", ""),
+    ("ksql.query.pull.table.scan.enabled", "true"),
+    ("ksql.variable.substitution.enable", "true"),
+];
+
 impl Engine {
     /// ksqlDB's summary of a persistent query (SHOW QUERIES, DESCRIBE's read/write queries).
     fn query_json(&self, id: &str) -> Option<Value> {
@@ -206,6 +218,37 @@ impl Engine {
         })
     }
 
+    /// ksqlDB's `QueryDescription` of a persistent query (EXPLAIN, SHOW QUERIES EXTENDED).
+    fn query_description(&self, id: &str) -> Option<Value> {
+        let catalog = self.catalog();
+        let info = catalog.queries.get(id)?;
+        let query = self.queries().into_iter().find(|q| q.id == id);
+        let fields = catalog
+            .source(&info.sink)
+            .map(|s| fields_json(&s.schema))
+            .unwrap_or_default();
+        let state = self
+            .query_json(id)
+            .and_then(|q| q.get("state").cloned())
+            .unwrap_or_else(|| json!("RUNNING"));
+        Some(json!({
+                "id": info.id,
+                "statementText": info.sql,
+                "windowType": null,
+                "fields": fields,
+                "sources": info.sources,
+                "sinks": [info.sink],
+                "topology": "",
+                "executionPlan": query.map(|q| q.describe_plan()).unwrap_or_default(),
+                "overriddenProperties": {},
+                "ksqlHostQueryStatus": {},
+                "queryType": "PERSISTENT",
+                "queryErrors": [],
+                "tasksMetadata": [],
+                "state": state,
+        }))
+    }
+
     pub(super) async fn show(
         &self,
         kind: &StatementKind,
@@ -253,9 +296,34 @@ impl Engine {
                             continue;
                         }
                         let n = self.inner.log.partitions(&t).await?.unwrap_or(0).max(0);
-                        topics.push(json!({"name": t, "replicaInfo": vec![1; n as usize]}));
+                        let mut topic = json!({"name": t, "replicaInfo": vec![1; n as usize]});
+                        if *extended {
+                            // The consumers Flusso knows of: one group per persistent query
+                            // reading the topic.
+                            let readers = self
+                                .queries()
+                                .iter()
+                                .filter(|q| q.plan.source.topic == t)
+                                .count();
+                            topic["consumerCount"] = json!(readers);
+                            topic["consumerGroupCount"] = json!(readers);
+                        }
+                        topics.push(topic);
                     }
-                    json!({"@type": "kafka_topics", "topics": topics})
+                    let kind = if *extended {
+                        "kafka_topics_extended"
+                    } else {
+                        "kafka_topics"
+                    };
+                    json!({"@type": kind, "topics": topics})
+                }
+                ShowTarget::Queries if *extended => {
+                    let descriptions: Vec<Value> = catalog
+                        .queries
+                        .keys()
+                        .filter_map(|id| self.query_description(id))
+                        .collect();
+                    json!({"@type": "query_descriptions", "queryDescriptions": descriptions})
                 }
                 ShowTarget::Queries => {
                     let queries: Vec<Value> = catalog
@@ -268,7 +336,12 @@ impl Engine {
                 ShowTarget::Properties => {
                     let mut properties = Vec::new();
                     let mut overwritten = Vec::new();
+                    let mut server: std::collections::BTreeMap<&str, &str> =
+                        DEFAULT_PROPERTIES.iter().copied().collect();
                     for (k, v) in &self.inner.config.properties {
+                        server.insert(k, v);
+                    }
+                    for (k, v) in server {
                         if !session.properties.contains_key(k) {
                             properties.push(json!({"name": k, "scope": "KSQL", "value": v}));
                         }
@@ -353,37 +426,10 @@ impl Engine {
             }
             StatementKind::ExplainQueryId(id) => {
                 let id = id.to_uppercase();
-                let info = catalog.queries.get(&id).ok_or_else(|| {
+                let description = self.query_description(&id).ok_or_else(|| {
                     EngineError::statement(format!("Query with id:{id} does not exist"))
                 })?;
-                let query = self.queries().into_iter().find(|q| q.id == id);
-                let fields = catalog
-                    .source(&info.sink)
-                    .map(|s| fields_json(&s.schema))
-                    .unwrap_or_default();
-                let state = self
-                    .query_json(&id)
-                    .and_then(|q| q.get("state").cloned())
-                    .unwrap_or_else(|| json!("RUNNING"));
-                json!({
-                    "@type": "queryDescription",
-                    "queryDescription": {
-                        "id": info.id,
-                        "statementText": info.sql,
-                        "windowType": null,
-                        "fields": fields,
-                        "sources": info.sources,
-                        "sinks": [info.sink],
-                        "topology": "",
-                        "executionPlan": query.map(|q| q.describe_plan()).unwrap_or_default(),
-                        "overriddenProperties": {},
-                        "ksqlHostQueryStatus": {},
-                        "queryType": "PERSISTENT",
-                        "queryErrors": [],
-                        "tasksMetadata": [],
-                        "state": state,
-                    }
-                })
+                json!({"@type": "queryDescription", "queryDescription": description})
             }
             other => {
                 return Err(EngineError::statement(format!(

@@ -344,11 +344,7 @@ pub async fn query(
     headers: HeaderMap,
     body: BodyResult,
 ) -> Response {
-    let body = match body {
-        Ok(b) => b,
-        Err(e) => return ApiError::from(e).into_response(),
-    };
-    let request::SqlRequest { sql, session } = match request::parse(&body, "ksql") {
+    let request::SqlRequest { sql, session } = match request::from_body(body, "ksql") {
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };
@@ -434,11 +430,7 @@ pub async fn query_stream(
     headers: HeaderMap,
     body: BodyResult,
 ) -> Response {
-    let body = match body {
-        Ok(b) => b,
-        Err(e) => return ApiError::from(e).into_response(),
-    };
-    let request::SqlRequest { sql, session } = match request::parse(&body, "sql") {
+    let request::SqlRequest { sql, session } = match request::from_body(body, "sql") {
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };

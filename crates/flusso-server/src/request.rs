@@ -16,6 +16,11 @@ pub struct SqlRequest {
     pub session: Session,
 }
 
+/// [`parse`] of a request body that may have failed to arrive.
+pub fn from_body(body: crate::error::BodyResult, sql_field: &str) -> Result<SqlRequest, ApiError> {
+    parse(&body?, sql_field)
+}
+
 /// Parses a JSON body with the SQL under `sql_field` (`ksql` or `sql`) and the properties under
 /// `streamsProperties` or `properties`.
 pub fn parse(body: &[u8], sql_field: &str) -> Result<SqlRequest, ApiError> {

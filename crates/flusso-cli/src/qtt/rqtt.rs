@@ -12,7 +12,7 @@
 //!
 //! RQTT variants always run over an embedded log; `--backend` applies to QTT only.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -27,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::load::Variant;
 use super::rqtt_match::{error_match, partial_match, query_match, Splitter};
-use super::run::{decode_headers, describe, encode_side, record_matches, topic_of_statement};
+use super::run::{decode_headers, encode_side, topic_of_statement};
 
 /// Timeout of a whole `/ksql` request, and of `/query` until its response headers.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
@@ -499,67 +499,7 @@ impl<'a> Harness<'a> {
         self.settle().await?;
         let catalog = self.engine.catalog();
         let sinks: Vec<String> = catalog.queries.values().map(|q| q.sink.clone()).collect();
-        for (topic, expected) in &by_topic {
-            let writer = catalog
-                .sources_on_topic(topic)
-                .into_iter()
-                .find(|s| sinks.contains(&s.name))
-                .or_else(|| catalog.sources_on_topic(topic).into_iter().next());
-            let partitions = self
-                .log
-                .partitions(topic)
-                .await
-                .map_err(|e| e.to_string())?
-                .unwrap_or(0);
-            let mut queues = Vec::new();
-            for p in 0..partitions {
-                let mut records = Vec::new();
-                let mut offset = 0;
-                loop {
-                    let batch = self
-                        .log
-                        .fetch(topic, p, offset, 1 << 20)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    let Some(last) = batch.last() else { break };
-                    offset = last.offset + 1;
-                    records.extend(batch);
-                }
-                queues.push(VecDeque::from(records));
-            }
-            let total: usize = queues.iter().map(|q| q.len()).sum();
-            if total != expected.len() {
-                let got: Vec<String> = queues
-                    .iter()
-                    .flatten()
-                    .map(|r| describe(writer.as_deref(), r))
-                    .collect();
-                return Err(format!(
-                    "topic {topic}: expected {} records, got {}:\n    {}",
-                    expected.len(),
-                    total,
-                    got.join("\n    ")
-                ));
-            }
-            for (i, e) in expected.iter().enumerate() {
-                let mut matched = false;
-                let mut last_reason = String::new();
-                for q in queues.iter_mut() {
-                    let Some(r) = q.front() else { continue };
-                    match record_matches(writer.as_deref(), e, r) {
-                        Ok(()) => {
-                            q.pop_front();
-                            matched = true;
-                            break;
-                        }
-                        Err(reason) => last_reason = reason,
-                    }
-                }
-                if !matched {
-                    return Err(format!("topic {topic}, record {i}: {last_reason}"));
-                }
-            }
-        }
+        super::run::check_outputs(&self.engine, self.log.as_ref(), &by_topic, &sinks).await?;
         Ok(())
     }
 }

@@ -28,24 +28,35 @@ struct Lines {
 /// The longest row accepted.
 const MAX_LINE_BYTES: usize = crate::MAX_BODY_BYTES;
 
+/// The most rows written in one append.
+const MAX_BATCH_ROWS: usize = 1024;
+
 impl Lines {
+    /// A complete non-empty line already received, without waiting for more of the body.
+    fn buffered(&mut self) -> Option<Vec<u8>> {
+        loop {
+            let from = self.scanned.min(self.buffer.len());
+            let i = self.buffer[from..].iter().position(|b| *b == b'\n')? + from;
+            self.scanned = 0;
+            let line: Vec<u8> = self.buffer.drain(..=i).collect();
+            let line = line[..line.len() - 1].to_vec();
+            if !line.iter().all(u8::is_ascii_whitespace) {
+                return Some(line);
+            }
+        }
+    }
+
     /// The next non-empty line; `None` at the end of the body.
     async fn next(&mut self) -> Option<Result<Vec<u8>, String>> {
         loop {
-            if let Some(j) = self.buffer[self.scanned..].iter().position(|b| *b == b'\n') {
-                let i = self.scanned + j;
-                self.scanned = 0;
-                let line: Vec<u8> = self.buffer.drain(..=i).collect();
-                let line = line[..line.len() - 1].to_vec();
-                if line.iter().all(u8::is_ascii_whitespace) {
-                    continue;
-                }
+            if let Some(line) = self.buffered() {
                 return Some(Ok(line));
             }
             if self.done {
                 if self.buffer.iter().all(u8::is_ascii_whitespace) {
                     return None;
                 }
+                self.scanned = 0;
                 return Some(Ok(std::mem::take(&mut self.buffer)));
             }
             self.scanned = self.buffer.len();
@@ -125,32 +136,63 @@ pub async fn inserts_stream(State(state): State<AppState>, body: Body) -> Respon
     let engine = state.engine().clone();
     tokio::spawn(async move {
         let mut seq = 0u64;
-        while let Some(line) = lines.next().await {
-            let ack = match line {
-                Err(e) => {
-                    json!({"status": "error", "seq": seq, "error_code": 40000, "message": e})
+        while let Some(first) = lines.next().await {
+            // The rows that have already arrived are written together.
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH_ROWS {
+                match lines.buffered() {
+                    Some(line) => batch.push(Ok(line)),
+                    None => break,
                 }
-                Ok(line) => match serde_json::from_slice::<Value>(&line) {
-                    Ok(Value::Object(row)) => match engine.insert_json(&name, &row).await {
-                        Ok(()) => json!({"status": "ok", "seq": seq}),
-                        Err(e) => json!({
-                            "status": "error", "seq": seq, "error_code": 40000,
-                            "message": e.to_string(),
-                        }),
+            }
+            let error = |seq: u64, message: String| json!({"status": "error", "seq": seq, "error_code": 40000, "message": message});
+            // Per row: its ack if already known, or its place among the rows to write.
+            let mut acks: Vec<Option<Value>> = Vec::with_capacity(batch.len());
+            let mut rows = Vec::new();
+            for line in batch {
+                match line {
+                    Err(e) => acks.push(Some(error(0, e))),
+                    Ok(line) => match serde_json::from_slice::<Value>(&line) {
+                        Ok(Value::Object(row)) => {
+                            rows.push(row);
+                            acks.push(None);
+                        }
+                        Ok(_) => acks.push(Some(error(
+                            0,
+                            "Invalid JSON in inserts stream: a row must be an object".into(),
+                        ))),
+                        Err(e) => acks.push(Some(error(
+                            0,
+                            format!("Invalid JSON in inserts stream: {e}"),
+                        ))),
                     },
-                    Ok(_) => json!({
-                        "status": "error", "seq": seq, "error_code": 40000,
-                        "message": "Invalid JSON in inserts stream: a row must be an object",
-                    }),
-                    Err(e) => json!({
-                        "status": "error", "seq": seq, "error_code": 40000,
-                        "message": format!("Invalid JSON in inserts stream: {e}"),
-                    }),
-                },
-            };
-            seq += 1;
-            if tx.send(format!("{ack}\n")).await.is_err() {
-                return;
+                }
+            }
+            let refs: Vec<&serde_json::Map<String, Value>> = rows.iter().collect();
+            let mut written = match engine.insert_json_rows(&name, &refs).await {
+                Ok(results) => results
+                    .into_iter()
+                    .map(|r| r.map_err(|e| e.to_string()))
+                    .collect(),
+                Err(e) => vec![Err(e.to_string()); refs.len()],
+            }
+            .into_iter();
+            // One ack per chunk: some clients read each chunk as one JSON object.
+            for ack in acks {
+                let ack = match ack {
+                    Some(mut a) => {
+                        a["seq"] = json!(seq);
+                        a
+                    }
+                    None => match written.next() {
+                        Some(Ok(())) | None => json!({"status": "ok", "seq": seq}),
+                        Some(Err(e)) => error(seq, e),
+                    },
+                };
+                seq += 1;
+                if tx.send(format!("{ack}\n")).await.is_err() {
+                    return;
+                }
             }
         }
     });
@@ -163,4 +205,28 @@ pub async fn inserts_stream(State(state): State<AppState>, body: Body) -> Respon
         Body::from_stream(stream),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(body: &'static str) -> Lines {
+        Lines {
+            body: Body::from(body).into_data_stream(),
+            buffer: Vec::new(),
+            scanned: 0,
+            done: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_last_line_needs_no_newline() {
+        let mut l = lines("a\nb\n\nc");
+        assert_eq!(l.next().await, Some(Ok(b"a".to_vec())));
+        assert_eq!(l.buffered(), Some(b"b".to_vec()));
+        assert_eq!(l.buffered(), None);
+        assert_eq!(l.next().await, Some(Ok(b"c".to_vec())));
+        assert_eq!(l.next().await, None);
+    }
 }

@@ -513,6 +513,20 @@ impl Engine {
         target: &str,
         row: &serde_json::Map<String, serde_json::Value>,
     ) -> Result<()> {
+        self.insert_json_rows(target, &[row])
+            .await?
+            .pop()
+            .unwrap_or(Ok(()))
+    }
+
+    /// Inserts rows given as JSON objects, appending them together (one append per partition).
+    /// The outer error refuses the whole call (an unknown target, a failed append); the inner
+    /// results say, row by row, whether each row could be encoded.
+    pub async fn insert_json_rows(
+        &self,
+        target: &str,
+        rows: &[&serde_json::Map<String, serde_json::Value>],
+    ) -> Result<Vec<Result<()>>> {
         let sink = self.source(target).ok_or_else(|| {
             EngineError::statement(format!(
                 "Cannot insert values into an unknown stream/table: `{target}`"
@@ -524,42 +538,57 @@ impl Engine {
                 sink.kind_name().to_lowercase()
             )));
         }
-        for name in row.keys() {
-            let known = name.eq_ignore_ascii_case(ROWTIME)
-                || sink
-                    .schema
-                    .columns
-                    .iter()
-                    .any(|c| c.name.eq_ignore_ascii_case(name));
-            if !known {
-                return Err(EngineError::statement(format!(
-                    "Column name {} does not exist.",
-                    name.to_uppercase()
-                )));
-            }
-        }
-        let cell = |(n, t): &(String, SqlType)| -> Result<ScalarValue> {
-            match crate::value::lookup_field(row, n) {
-                None | Some(serde_json::Value::Null) => Ok(crate::value::null_of(t)),
-                Some(j) => crate::value::from_json(j, t).map_err(|e| {
-                    EngineError::statement(format!("Failed to convert value for column {n}: {e}"))
-                }),
-            }
+        let partitions = self.inner.log.partitions(&sink.topic).await?.unwrap_or(1);
+        let encoder = RowEncoder {
+            sink: &sink,
+            partitions,
+            computed_key: true,
         };
-        let key = sink
-            .key_columns()
-            .iter()
-            .map(cell)
-            .collect::<Result<Vec<_>>>()?;
-        let value = sink
-            .value_columns()
-            .iter()
-            .map(cell)
-            .collect::<Result<Vec<_>>>()?;
-        let timestamp = crate::value::lookup_field(row, ROWTIME)
-            .and_then(|t| t.as_i64())
-            .unwrap_or_else(flusso_common::now_ms);
-        self.write_row(&sink, &key, &value, timestamp).await
+        let (key_columns, value_columns) = (sink.key_columns(), sink.value_columns());
+        let mut out = BTreeMap::new();
+        let mut results = Vec::with_capacity(rows.len());
+        for row in rows {
+            let encoded = (|| -> Result<()> {
+                for name in row.keys() {
+                    let known = name.eq_ignore_ascii_case(ROWTIME)
+                        || sink
+                            .schema
+                            .columns
+                            .iter()
+                            .any(|c| c.name.eq_ignore_ascii_case(name));
+                    if !known {
+                        return Err(EngineError::statement(format!(
+                            "Column name {} does not exist.",
+                            name.to_uppercase()
+                        )));
+                    }
+                }
+                let cell = |(n, t): &(String, SqlType)| -> Result<ScalarValue> {
+                    match crate::value::lookup_field(row, n) {
+                        None | Some(serde_json::Value::Null) => Ok(crate::value::null_of(t)),
+                        Some(j) => crate::value::from_json(j, t).map_err(|e| {
+                            EngineError::statement(format!(
+                                "Failed to convert value for column {n}: {e}"
+                            ))
+                        }),
+                    }
+                };
+                let key = key_columns.iter().map(cell).collect::<Result<Vec<_>>>()?;
+                let value = value_columns.iter().map(cell).collect::<Result<Vec<_>>>()?;
+                let timestamp = crate::value::lookup_field(row, ROWTIME)
+                    .and_then(|t| t.as_i64())
+                    .unwrap_or_else(flusso_common::now_ms);
+                encoder
+                    .encode(&key, Some(&value), timestamp, 0, vec![], &mut out)
+                    .map_err(EngineError::Execution)
+            })();
+            results.push(encoded);
+        }
+        for (p, records) in out {
+            let records: Vec<OutRecord> = records;
+            self.inner.log.produce(&sink.topic, p, &records).await?;
+        }
+        Ok(results)
     }
 
     /// Starts a transient push query (`SELECT ... EMIT CHANGES [LIMIT n]`). It reads from the

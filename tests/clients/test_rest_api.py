@@ -1080,8 +1080,6 @@ def test_accept_with_weights(flusso):
     assert json.loads(data)[0]["@type"] == "streams"
 
 
-@pytest.mark.xfail(strict=True, reason="an Accept header naming no type /ksql produces "
-                                       "(text/html) is answered 200 (ksqlDB: 406)")
 def test_unacceptable_accept_is_406(flusso):
     status, _, _ = request(flusso, "POST", "/ksql", json.dumps({"ksql": "SHOW STREAMS;"}),
                            {"Accept": "text/html", "Content-Type": "application/json"})

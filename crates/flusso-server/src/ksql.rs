@@ -18,7 +18,21 @@ use crate::{request, AppState};
 pub const QUERY_ENDPOINT_MESSAGE: &str =
     "The following statement types should be issued to the websocket endpoint '/query':\n\t* PRINT\n\t* SELECT";
 
-pub async fn ksql(State(state): State<AppState>, body: BodyResult) -> Response {
+pub async fn ksql(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    body: BodyResult,
+) -> Response {
+    if !accepts_json(&headers) {
+        return ApiError {
+            status: axum::http::StatusCode::NOT_ACCEPTABLE,
+            code: 40600,
+            ..ApiError::bad_request(
+                "/ksql answers application/vnd.ksql.v1+json or application/json",
+            )
+        }
+        .into_response();
+    }
     let body = match body {
         Ok(b) => b,
         Err(e) => return ApiError::from(e).into_response(),
@@ -30,6 +44,27 @@ pub async fn ksql(State(state): State<AppState>, body: BodyResult) -> Response {
             e.into_response()
         }
     }
+}
+
+/// Whether the request accepts a JSON answer (no Accept header accepts anything).
+fn accepts_json(headers: &axum::http::HeaderMap) -> bool {
+    let Some(accept) = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|a| a.to_str().ok())
+    else {
+        return true;
+    };
+    accept.split(',').any(|media| {
+        let media = media.split(';').next().unwrap_or("").trim();
+        matches!(
+            media,
+            "" | "*/*"
+                | "application/*"
+                | "application/json"
+                | "application/vnd.ksql.v1+json"
+                | "application/vnd.ksql+json"
+        )
+    })
 }
 
 async fn run(state: &AppState, body: &[u8]) -> Result<Vec<Value>, ApiError> {

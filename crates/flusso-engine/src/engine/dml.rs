@@ -149,7 +149,14 @@ impl Engine {
             ));
         }
         let types = self.inner.catalog.read().types.clone();
-        let plan = plan_select(&c.query, Arc::clone(&source), &types, &c.name, true)?;
+        let mut plan = plan_select(&c.query, Arc::clone(&source), &types, &c.name, true)?;
+        let new_planner = ctx
+            .properties
+            .get("ksql.new.query.planner.enabled")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        if new_planner {
+            plan.keys_in_projection_order();
+        }
         let props = Props::new(&c.properties)?;
         let mut columns = Vec::new();
         for k in &plan.keys {

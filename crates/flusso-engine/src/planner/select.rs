@@ -58,6 +58,20 @@ pub struct SelectPlan {
     pub repartitioned: bool,
     /// `LIMIT n` of a push query.
     pub limit: Option<u64>,
+    /// For each key column, its position in the projection (`usize::MAX` for a PARTITION BY
+    /// key that is not projected).
+    pub key_positions: Vec<usize>,
+}
+
+impl SelectPlan {
+    /// Orders the key columns as the projection lists them (ksqlDB's new query planner) rather
+    /// than as the source declares them.
+    pub fn keys_in_projection_order(&mut self) {
+        let mut order: Vec<usize> = (0..self.keys.len()).collect();
+        order.sort_by_key(|&i| self.key_positions[i]);
+        self.keys = order.iter().map(|&i| self.keys[i].clone()).collect();
+        self.key_positions = order.iter().map(|&i| self.key_positions[i]).collect();
+    }
 }
 
 /// The name ksqlDB gives an unaliased projection item: a column's own name, a struct field's
@@ -386,6 +400,8 @@ pub fn plan_select(
         extra_keys.clear();
     }
     let mut keys = Vec::new();
+    let mut key_positions: Vec<usize> = key_items.clone();
+    key_positions.extend(std::iter::repeat_n(usize::MAX, extra_keys.len()));
     for &ki in &key_items {
         keys.push(compile(
             &items[ki].name,
@@ -433,5 +449,6 @@ pub fn plan_select(
         values,
         repartitioned,
         limit: query.limit,
+        key_positions,
     })
 }

@@ -14,6 +14,9 @@ use parking_lot::Mutex;
 
 use crate::AppState;
 
+/// How a per-query counter is read.
+type QueryCounter = fn(&flusso_engine::PersistentQuery) -> u64;
+
 /// Latency buckets (seconds).
 const BUCKETS: [f64; 10] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
 
@@ -80,32 +83,28 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     let engine = state.engine();
     let mut out = String::new();
     let queries = engine.queries();
-    let _ = writeln!(out, "# HELP flusso_query_records_in_total Records read by a persistent query.\n# TYPE flusso_query_records_in_total counter");
-    for q in &queries {
-        let _ = writeln!(
-            out,
-            "flusso_query_records_in_total{{query=\"{}\"}} {}",
-            escape(&q.id),
-            q.stats.records_in.load(Ordering::Relaxed)
-        );
-    }
-    let _ = writeln!(out, "# HELP flusso_query_records_out_total Records written by a persistent query.\n# TYPE flusso_query_records_out_total counter");
-    for q in &queries {
-        let _ = writeln!(
-            out,
-            "flusso_query_records_out_total{{query=\"{}\"}} {}",
-            escape(&q.id),
-            q.stats.records_out.load(Ordering::Relaxed)
-        );
-    }
-    let _ = writeln!(out, "# HELP flusso_query_errors_total Records a persistent query skipped (decode or evaluation errors).\n# TYPE flusso_query_errors_total counter");
-    for q in &queries {
-        let _ = writeln!(
-            out,
-            "flusso_query_errors_total{{query=\"{}\"}} {}",
-            escape(&q.id),
-            q.stats.errors.load(Ordering::Relaxed)
-        );
+    let counters: [(&str, &str, QueryCounter); 3] = [
+        (
+            "flusso_query_records_in_total",
+            "Records read by a persistent query.",
+            |q| q.stats.records_in.load(Ordering::Relaxed),
+        ),
+        (
+            "flusso_query_records_out_total",
+            "Records written by a persistent query.",
+            |q| q.stats.records_out.load(Ordering::Relaxed),
+        ),
+        (
+            "flusso_query_errors_total",
+            "Records a persistent query skipped (decode or evaluation errors).",
+            |q| q.stats.errors.load(Ordering::Relaxed),
+        ),
+    ];
+    for (name, help, value) in counters {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+        for q in &queries {
+            let _ = writeln!(out, "{name}{{query=\"{}\"}} {}", escape(&q.id), value(q));
+        }
     }
     let _ = writeln!(out, "# HELP flusso_query_lag_records Records of the source not yet read by a persistent query.\n# TYPE flusso_query_lag_records gauge");
     for q in &queries {

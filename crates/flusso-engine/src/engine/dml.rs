@@ -369,13 +369,8 @@ impl Engine {
         ))
     }
 
-    pub(super) async fn insert_values(
-        &self,
-        target: &str,
-        columns: &[String],
-        values: &[SqlExpr],
-        _ctx: &Ctx<'_>,
-    ) -> Result<StatementResult> {
+    /// The stream or table `INSERT ... VALUES` and `/inserts-stream` may write to.
+    fn insertable(&self, target: &str) -> Result<Arc<Source>> {
         let sink = self.source(target).ok_or_else(|| {
             EngineError::statement(format!(
                 "Cannot insert values into an unknown stream/table: `{target}`"
@@ -387,6 +382,17 @@ impl Engine {
                 sink.kind_name().to_lowercase()
             )));
         }
+        Ok(sink)
+    }
+
+    pub(super) async fn insert_values(
+        &self,
+        target: &str,
+        columns: &[String],
+        values: &[SqlExpr],
+        _ctx: &Ctx<'_>,
+    ) -> Result<StatementResult> {
+        let sink = self.insertable(target)?;
         let all: Vec<&Column> = sink.schema.ordered();
         let names: Vec<String> = if columns.is_empty() {
             all.iter()
@@ -534,17 +540,7 @@ impl Engine {
         target: &str,
         rows: &[&serde_json::Map<String, serde_json::Value>],
     ) -> Result<Vec<Result<()>>> {
-        let sink = self.source(target).ok_or_else(|| {
-            EngineError::statement(format!(
-                "Cannot insert values into an unknown stream/table: `{target}`"
-            ))
-        })?;
-        if sink.is_source {
-            return Err(EngineError::statement(format!(
-                "Cannot insert values into read-only {}: {target}",
-                sink.kind_name().to_lowercase()
-            )));
-        }
+        let sink = self.insertable(target)?;
         let partitions = self.inner.log.partitions(&sink.topic).await?.unwrap_or(1);
         let encoder = RowEncoder {
             sink: &sink,

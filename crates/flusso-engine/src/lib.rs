@@ -18,6 +18,7 @@ mod processing_log;
 mod query;
 mod schema;
 mod types;
+pub mod udaf;
 pub mod value;
 
 pub use catalog::{Catalog, Source, WindowInfo};

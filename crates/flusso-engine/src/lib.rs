@@ -32,7 +32,7 @@ pub use log_client::{EmbeddedLog, InRecord, LogClient, OutRecord};
 pub use planner::registry::register_function;
 pub use processing_log::{PROCESSING_LOG_STREAM, PROCESSING_LOG_TOPIC};
 pub use query::push::{PushQuery, PushRow, Row};
-pub use query::sink::partition_for;
+pub use query::sink::{partition_for, split_windowed, window_suffix};
 pub use query::PersistentQuery;
 pub use schema::{Column, ColumnKind, LogicalSchema};
 pub use types::SqlType;

@@ -156,10 +156,19 @@ async fn run_in(v: &Variant, log: Arc<dyn LogClient>) -> Result<(), String> {
         for input in inputs {
             let topic = input.get("topic").and_then(|t| t.as_str()).unwrap_or("");
             let source = reader_of(topic);
-            if input.get("window").is_some() {
-                return Err("windowed input keys are not supported yet".into());
+            let mut key = encode_side(source.as_deref(), input.get("key"), true)?;
+            let partition_key = key.clone();
+            if let Some(w) = input.get("window") {
+                let info = source
+                    .as_ref()
+                    .and_then(|s| s.window)
+                    .ok_or("a windowed input for a source without WINDOW_TYPE")?;
+                let start = w.get("start").and_then(|x| x.as_i64()).unwrap_or(0);
+                let end = w.get("end").and_then(|x| x.as_i64()).unwrap_or(0);
+                let mut k = key.unwrap_or_default();
+                flusso_engine::window_suffix(&mut k, info, start, end);
+                key = Some(k);
             }
-            let key = encode_side(source.as_deref(), input.get("key"), true)?;
             let value = encode_side(source.as_deref(), input.get("value"), false)?;
             let timestamp = input.get("timestamp").and_then(|t| t.as_i64()).unwrap_or(0);
             let headers = decode_headers(input.get("headers"))?;
@@ -168,7 +177,7 @@ async fn run_in(v: &Variant, log: Arc<dyn LogClient>) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?
                 .unwrap_or(1);
-            let partition = match &key {
+            let partition = match &partition_key {
                 Some(k) => flusso_engine::partition_for(k, partitions),
                 None => 0,
             };
@@ -407,10 +416,24 @@ pub(super) fn record_matches(
     e: &Json,
     r: &flusso_engine::InRecord,
 ) -> Result<(), String> {
-    if e.get("window").is_some() {
-        return Err("windowed output keys are not supported yet".into());
+    let mut key_bytes = r.key.as_deref();
+    if let Some(w) = e.get("window") {
+        let info = source
+            .and_then(|s| s.window)
+            .ok_or("expected a windowed key but the sink is not windowed")?;
+        let (inner, (start, end)) = key_bytes
+            .and_then(|k| flusso_engine::split_windowed(k, info))
+            .ok_or("expected a windowed key")?;
+        let es = w.get("start").and_then(|x| x.as_i64());
+        let ee = w.get("end").and_then(|x| x.as_i64());
+        if es != Some(start) || ee != Some(end) {
+            return Err(format!(
+                "window: expected {w}, got start {start} end {end}"
+            ));
+        }
+        key_bytes = Some(inner);
     }
-    let (key, key_type) = decode_side(source, r.key.as_deref(), true);
+    let (key, key_type) = decode_side(source, key_bytes, true);
     let (value, value_type) = decode_side(source, r.value.as_deref(), false);
     let ek = e.get("key").unwrap_or(&Json::Null);
     let ev = e.get("value").unwrap_or(&Json::Null);

@@ -138,18 +138,18 @@ impl Engine {
             ));
         }
         let source = self.source_of(&c.query)?;
-        if c.source_type == SourceType::Table && source.source_type == SourceType::Stream {
+        let types = self.inner.catalog.read().types.clone();
+        let mut plan = plan_select(&c.query, Arc::clone(&source), &types, &c.name, true)?;
+        if c.source_type == SourceType::Table && plan.output_type == SourceType::Stream {
             return Err(EngineError::statement(
                 "Invalid result type. Your SELECT query produces a STREAM. Please use CREATE STREAM AS SELECT statement instead.",
             ));
         }
-        if c.source_type == SourceType::Stream && source.source_type == SourceType::Table {
+        if c.source_type == SourceType::Stream && plan.output_type == SourceType::Table {
             return Err(EngineError::statement(
                 "Invalid result type. Your SELECT query produces a TABLE. Please use CREATE TABLE AS SELECT statement instead.",
             ));
         }
-        let types = self.inner.catalog.read().types.clone();
-        let mut plan = plan_select(&c.query, Arc::clone(&source), &types, &c.name, true)?;
         let new_planner = ctx
             .properties
             .get("ksql.new.query.planner.enabled")
@@ -269,7 +269,10 @@ impl Engine {
             value_format,
             timestamp,
             is_source: false,
-            window: None,
+            window: match &plan.aggregate {
+                Some(a) => a.window.map(|w| w.info()),
+                None => source.window,
+            },
             sql: ctx.text.to_string(),
             written_by: Some(id.clone()),
         });

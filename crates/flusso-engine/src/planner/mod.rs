@@ -1,5 +1,6 @@
 //! From statements to plans: expressions ([`expr`]) and stateless queries ([`select`]).
 
+pub mod aggregate;
 pub mod expr;
 pub mod registry;
 pub mod select;

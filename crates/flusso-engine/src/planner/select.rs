@@ -61,6 +61,9 @@ pub struct SelectPlan {
     /// For each key column, its position in the projection (`usize::MAX` for a PARTITION BY
     /// key that is not projected).
     pub key_positions: Vec<usize>,
+    /// The aggregation, for `GROUP BY` queries: `keys`, `values` and the aggregation's HAVING
+    /// are then compiled over its aggregate schema, not over the scan.
+    pub aggregate: Option<Arc<super::aggregate::AggregatePlan>>,
 }
 
 impl SelectPlan {
@@ -76,7 +79,7 @@ impl SelectPlan {
 
 /// The name ksqlDB gives an unaliased projection item: a column's own name, a struct field's
 /// name, or `None` (a generated `KSQL_COL_n`).
-fn natural_name(e: &SqlExpr) -> Option<String> {
+pub(super) fn natural_name(e: &SqlExpr) -> Option<String> {
     match e {
         SqlExpr::Identifier(id) => Some(id.value.clone()),
         SqlExpr::CompoundIdentifier(parts) => parts.last().map(|p| p.value.clone()),
@@ -98,6 +101,53 @@ struct Item {
     column: Option<String>,
 }
 
+/// The scan of `source` (aliased `alias`): its Arrow schema and the columns visible by name,
+/// plain and qualified.
+pub(super) fn source_scope(source: &Source, alias: &Option<String>) -> (SchemaRef, DFSchema, Scope) {
+    let windowed = source.window.is_some();
+    let scan_schema = source.schema.scan_schema(windowed);
+    let df_schema = DFSchema::try_from(scan_schema.as_ref().clone())
+        .unwrap_or_else(|_| DFSchema::empty());
+    let mut scope = Scope::default();
+    scope.qualifiers.push(source.name.clone());
+    if let Some(a) = alias {
+        scope.qualifiers.push(a.clone());
+    }
+    for f in scan_schema.fields() {
+        for q in &scope.qualifiers {
+            scope
+                .columns
+                .push((Some(q.clone()), f.name().clone(), f.name().clone()));
+        }
+    }
+    (scan_schema, df_schema, scope)
+}
+
+/// `WHERE`, compiled over the scan; ksqlDB's error when it is not boolean.
+pub(super) fn plan_where(
+    tr: &ExprTranslator<'_>,
+    selection: Option<&SqlExpr>,
+    scan_schema: &SchemaRef,
+) -> Result<Option<Arc<dyn PhysicalExpr>>> {
+    let Some(w) = selection else {
+        return Ok(None);
+    };
+    let e = tr.translate(w)?;
+    let t = super::physical(e, scan_schema)?;
+    let dt = t.data_type(scan_schema)?;
+    if dt != datafusion::arrow::datatypes::DataType::Boolean
+        && dt != datafusion::arrow::datatypes::DataType::Null
+    {
+        return Err(EngineError::statement(format!(
+            "Type error in WHERE expression: Should evaluate to boolean but is {w} ({}) instead.",
+            SqlType::from_arrow(&dt)
+                .map(|t| t.to_string())
+                .unwrap_or_else(|| dt.to_string())
+        )));
+    }
+    Ok(Some(t))
+}
+
 /// Plans `query` reading `source`, for a sink called `sink_name`.
 pub fn plan_select(
     query: &Query,
@@ -110,24 +160,9 @@ pub fn plan_select(
         return Err(EngineError::statement("joins are not supported yet"));
     }
     if query.window.is_some() || !query.group_by.is_empty() || query.having.is_some() {
-        return Err(EngineError::statement("aggregations are not supported yet"));
+        return super::aggregate::plan_aggregate(query, source, types, sink_name, persistent);
     }
-    let windowed = source.window.is_some();
-    let scan_schema = source.schema.scan_schema(windowed);
-    let df_schema = DFSchema::try_from(scan_schema.as_ref().clone())?;
-    let mut scope = Scope::default();
-    let alias = query.from.alias.clone();
-    scope.qualifiers.push(source.name.clone());
-    if let Some(a) = &alias {
-        scope.qualifiers.push(a.clone());
-    }
-    for f in scan_schema.fields() {
-        for q in &scope.qualifiers {
-            scope
-                .columns
-                .push((Some(q.clone()), f.name().clone(), f.name().clone()));
-        }
-    }
+    let (scan_schema, df_schema, scope) = source_scope(&source, &query.from.alias);
     let tr = |clause| ExprTranslator {
         scope: &scope,
         schema: &df_schema,
@@ -135,24 +170,7 @@ pub fn plan_select(
         clause,
         lambdas: Default::default(),
     };
-
-    let filter = match &query.selection {
-        Some(w) => {
-            let e = tr("WHERE").translate(w)?;
-            let t = super::physical(e.clone(), &scan_schema)?;
-            let dt = t.data_type(&scan_schema)?;
-            if dt != datafusion::arrow::datatypes::DataType::Boolean
-                && dt != datafusion::arrow::datatypes::DataType::Null
-            {
-                return Err(EngineError::statement(format!(
-                    "Type error in WHERE expression: Should evaluate to boolean but is {w} ({}) instead.",
-                    SqlType::from_arrow(&dt).map(|t| t.to_string()).unwrap_or_else(|| dt.to_string())
-                )));
-            }
-            Some(t)
-        }
-        None => None,
-    };
+    let filter = plan_where(&tr("WHERE"), query.selection.as_ref(), &scan_schema)?;
 
     let repartitioned = !query.partition_by.is_empty();
     let key_names: Vec<String> = source.schema.key().into_iter().map(|(n, _)| n).collect();
@@ -450,5 +468,6 @@ pub fn plan_select(
         repartitioned,
         limit: query.limit,
         key_positions,
+        aggregate: None,
     })
 }

@@ -6,10 +6,13 @@
 //! and a record with a null value passes through a plain projection as a null value (dropped by
 //! any `WHERE`); on a table, a row failing `WHERE` or a tombstone becomes a tombstone of its key.
 
+pub mod aggregate;
 mod fast_json;
+pub mod materialized;
 pub mod push;
 pub mod scan;
 pub mod sink;
+pub mod stateful;
 pub mod timestamp_format;
 
 use std::collections::BTreeMap;
@@ -69,6 +72,13 @@ pub struct PersistentQuery {
     step_lock: tokio::sync::Mutex<()>,
     /// The direct JSON writer, when the sink qualifies.
     fast_json: Option<fast_json::FastJson>,
+    /// The aggregation's state, for `GROUP BY` queries.
+    aggregator: Option<Mutex<aggregate::Aggregator>>,
+    /// The sink table's current rows (table sinks), for pull queries.
+    pub materialized: Option<Arc<materialized::Materialized>>,
+    /// Caching on (`cache.max.bytes.buffering` > 0): an aggregation emits only the latest
+    /// update of each group per step.
+    pub buffered: bool,
 }
 
 impl PersistentQuery {
@@ -127,7 +137,17 @@ impl PersistentQuery {
             log,
             processing_log,
             step_lock: tokio::sync::Mutex::new(()),
-            fast_json: fast_json::FastJson::new(&plan_for_fast, &sink_for_fast),
+            fast_json: match sink_for_fast.source_type {
+                SourceType::Stream => fast_json::FastJson::new(&plan_for_fast, &sink_for_fast),
+                SourceType::Table => None,
+            },
+            aggregator: plan_for_fast
+                .aggregate
+                .clone()
+                .map(|a| Mutex::new(aggregate::Aggregator::new(a))),
+            materialized: (sink_for_fast.source_type == SourceType::Table)
+                .then(|| Arc::new(materialized::Materialized::new())),
+            buffered: false,
         }
     }
 
@@ -225,6 +245,11 @@ impl PersistentQuery {
             })
             .collect();
         let headers = &headers;
+        if let Some(agg) = &plan.aggregate {
+            self.process_aggregate(agg, partition, &decoded.batch, &decoded.tombstone, &mut out)
+                .await?;
+            return Ok(out);
+        }
         match self.evaluate(
             &decoded.batch,
             &decoded.tombstone,
@@ -320,10 +345,14 @@ impl PersistentQuery {
                     None => continue,
                 }
             }
+            if let Some(m) = &self.materialized {
+                m.upsert(&row.key, row.window, row.value.as_deref(), ts);
+            }
             let record_headers = headers.get(&row.offset).cloned().unwrap_or_default();
             encoder
-                .encode(
+                .encode_windowed(
                     &row.key,
+                    row.window,
                     row.value.as_deref(),
                     ts,
                     partition,
@@ -362,6 +391,8 @@ pub struct OutRow {
     pub value: Option<Vec<ScalarValue>>,
     /// The source record's event time.
     pub timestamp: i64,
+    /// The window of a windowed source's key.
+    pub window: Option<(i64, i64)>,
 }
 
 /// A stateless plan applied to a batch, column-wise: key and value columns of the rows kept,
@@ -377,6 +408,11 @@ pub struct Projected {
     pub rowtime: datafusion::arrow::array::Int64Array,
     /// Per row: the source record's offset.
     pub offsets: datafusion::arrow::array::Int64Array,
+    /// Per row: the window of a windowed source's key (start, end).
+    pub windows: Option<(
+        datafusion::arrow::array::Int64Array,
+        datafusion::arrow::array::Int64Array,
+    )>,
 }
 
 /// Applies a stateless plan to a decoded batch: the filter, then the key and value projections.
@@ -463,12 +499,29 @@ pub fn project_arrays(
         })
         .cloned()
         .ok_or_else(|| EngineError::Internal("no ROWOFFSET".into()))?;
+    let bound = |name: &str| {
+        batch
+            .column_by_name(name)
+            .and_then(|a| {
+                a.as_any()
+                    .downcast_ref::<datafusion::arrow::array::Int64Array>()
+            })
+            .cloned()
+    };
+    let windows = match (
+        bound(crate::schema::WINDOWSTART),
+        bound(crate::schema::WINDOWEND),
+    ) {
+        (Some(s), Some(e)) if plan.source.window.is_some() => Some((s, e)),
+        _ => None,
+    };
     Ok(Projected {
         keys,
         values,
         pass,
         rowtime,
         offsets,
+        windows,
     })
 }
 
@@ -480,6 +533,7 @@ pub fn project(plan: &SelectPlan, batch: &RecordBatch, tombstone: &[bool]) -> Re
         pass,
         rowtime,
         offsets,
+        windows,
     } = project_arrays(plan, batch, tombstone)?;
     let m = pass.len();
     let explode_columns: Vec<bool> = plan.values.iter().map(|c| c.explode).collect();
@@ -503,13 +557,16 @@ pub fn project(plan: &SelectPlan, batch: &RecordBatch, tombstone: &[bool]) -> Re
         };
         let timestamp = rowtime.value(i);
         let offset = offsets.value(i);
+        let window = windows.as_ref().and_then(|(s, e)| {
+            (s.is_valid(i) && e.is_valid(i)).then(|| (s.value(i), e.value(i)))
+        });
         match value {
             Some(v) if explode_columns.iter().any(|e| *e) => explode_row(
                 &plan.values,
                 &explode_columns,
                 key,
                 v,
-                (timestamp, offset),
+                (timestamp, offset, window),
                 &mut out,
             ),
             value => out.push(OutRow {
@@ -517,6 +574,7 @@ pub fn project(plan: &SelectPlan, batch: &RecordBatch, tombstone: &[bool]) -> Re
                 key,
                 value,
                 timestamp,
+                window,
             }),
         }
     }
@@ -530,7 +588,7 @@ fn explode_row(
     explode: &[bool],
     key: Vec<ScalarValue>,
     values: Vec<ScalarValue>,
-    (timestamp, offset): (i64, i64),
+    (timestamp, offset, window): (i64, i64, Option<(i64, i64)>),
     out: &mut Vec<OutRow>,
 ) {
     let lists: Vec<Option<Vec<ScalarValue>>> = values
@@ -570,6 +628,7 @@ fn explode_row(
             key: key.clone(),
             value: Some(row),
             timestamp,
+            window,
         });
     }
 }

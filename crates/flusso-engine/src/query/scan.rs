@@ -215,7 +215,14 @@ fn decode_general(
     let is_table = source.source_type == SourceType::Table;
     let windowed = source.window.is_some();
     for r in records {
-        let key = match source.key_format.decode(r.key.as_deref(), &key_cols, true) {
+        let (key_bytes, window) = match (source.window, r.key.as_deref()) {
+            (Some(info), Some(k)) => match crate::query::sink::split_windowed(k, info) {
+                Some((inner, w)) => (Some(inner), Some(w)),
+                None => (Some(k), None),
+            },
+            (_, k) => (k, None),
+        };
+        let key = match source.key_format.decode(key_bytes, &key_cols, true) {
             Ok(k) => k,
             Err(message) => {
                 errors.push(DecodeError {
@@ -309,8 +316,8 @@ fn decode_general(
         }
         let mut ci = ordered.len();
         if windowed {
-            columns[ci].push(ScalarValue::Int64(None));
-            columns[ci + 1].push(ScalarValue::Int64(None));
+            columns[ci].push(ScalarValue::Int64(window.map(|w| w.0)));
+            columns[ci + 1].push(ScalarValue::Int64(window.map(|w| w.1)));
             ci += 2;
         }
         columns[ci].push(ScalarValue::Int64(Some(rowtime)));

@@ -69,6 +69,23 @@ impl RowEncoder<'_> {
         headers: Vec<(String, Option<Vec<u8>>)>,
         out: &mut BTreeMap<i32, Vec<OutRecord>>,
     ) -> Result<(), String> {
+        self.encode_windowed(key, None, value, timestamp, source_partition, headers, out)
+    }
+
+    /// Encodes one row of a windowed table: the key's bytes are followed by the window, as
+    /// Kafka Streams writes windowed keys (time windows: the start, 8 bytes big-endian; session
+    /// windows: the end then the start). The partition is chosen from the key alone.
+    #[allow(clippy::too_many_arguments)]
+    pub fn encode_windowed(
+        &self,
+        key: &[ScalarValue],
+        window: Option<(i64, i64)>,
+        value: Option<&[ScalarValue]>,
+        timestamp: i64,
+        source_partition: i32,
+        headers: Vec<(String, Option<Vec<u8>>)>,
+        out: &mut BTreeMap<i32, Vec<OutRecord>>,
+    ) -> Result<(), String> {
         let key_cols = self.sink.key_columns();
         let value_cols = self.sink.value_columns();
         let all_null = key.iter().all(|k| k.is_null());
@@ -90,6 +107,14 @@ impl RowEncoder<'_> {
             Some(k) => partition_for(k, self.partitions),
             None => source_partition % self.partitions.max(1),
         };
+        let key_bytes = match (window, &self.sink.window) {
+            (Some((start, end)), Some(info)) => {
+                let mut k = key_bytes.unwrap_or_default();
+                window_suffix(&mut k, *info, start, end);
+                Some(k)
+            }
+            _ => key_bytes,
+        };
         out.entry(partition).or_default().push(OutRecord {
             key: key_bytes,
             value: value_bytes,
@@ -97,6 +122,38 @@ impl RowEncoder<'_> {
             headers,
         });
         Ok(())
+    }
+}
+
+/// Appends a window to a key's bytes as Kafka Streams does.
+pub fn window_suffix(key: &mut Vec<u8>, info: crate::catalog::WindowInfo, start: i64, end: i64) {
+    match info {
+        crate::catalog::WindowInfo::Time { .. } => key.extend_from_slice(&start.to_be_bytes()),
+        crate::catalog::WindowInfo::Session => {
+            key.extend_from_slice(&end.to_be_bytes());
+            key.extend_from_slice(&start.to_be_bytes());
+        }
+    }
+}
+
+/// Splits a windowed key's bytes into the key and its window (start, end).
+pub fn split_windowed(
+    bytes: &[u8],
+    info: crate::catalog::WindowInfo,
+) -> Option<(&[u8], (i64, i64))> {
+    let read = |b: &[u8]| -> Option<i64> { Some(i64::from_be_bytes(b.try_into().ok()?)) };
+    match info {
+        crate::catalog::WindowInfo::Time { size, .. } => {
+            let at = bytes.len().checked_sub(8)?;
+            let start = read(&bytes[at..])?;
+            Some((&bytes[..at], (start, start.saturating_add(size))))
+        }
+        crate::catalog::WindowInfo::Session => {
+            let at = bytes.len().checked_sub(16)?;
+            let end = read(&bytes[at..at + 8])?;
+            let start = read(&bytes[at + 8..])?;
+            Some((&bytes[..at], (start, end)))
+        }
     }
 }
 

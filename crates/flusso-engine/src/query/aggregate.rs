@@ -1,0 +1,570 @@
+//! The aggregation operator: per group (and window) one accumulator per aggregate call, updated
+//! record by record in input order.
+//!
+//! Changelog semantics, as ksqlDB's (Kafka Streams with caching off):
+//! - stream source: every record that passes WHERE and has no null grouping value updates its
+//!   group(s) and emits the group's new row; records with a null value are ignored;
+//! - table source: a key's previous row is first undone from its group (which emits), then the
+//!   new row is added (which emits); a tombstone or a row failing WHERE only undoes;
+//! - time windows (tumbling, hopping): a record updates every window containing its time unless
+//!   the window ended `grace` or more before stream time (the highest event time seen); it is
+//!   then late, dropped and counted;
+//! - session windows: a record opens a session or extends and merges the sessions within `gap`
+//!   of it; merged-away sessions emit tombstones, then the merged session its row;
+//! - `EMIT FINAL`: nothing is emitted until a window closes (stream time passes its end plus
+//!   grace); then its final row, windows in order of their end.
+//!
+//! An update's timestamp is the highest event time among the rows of its group (session
+//! windows: the session's end).
+//!
+//! State: groups in hash maps (time windows in a map ordered by window start, so windows past
+//! their retention are dropped cheaply); every group changed by a step is reported by
+//! [`Aggregator::take_dirty`] for the changelog.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, Int64Array};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::common::ScalarValue;
+use serde_json::{json, Value as Json};
+
+use crate::error::{EngineError, Result};
+use crate::planner::aggregate::{AggregatePlan, WindowShape};
+use crate::udaf::Accumulator;
+
+/// A group's values (the grouping expressions).
+pub type GroupKey = Vec<ScalarValue>;
+
+/// A window: start and end, ms.
+pub type Window = (i64, i64);
+
+/// One group's state.
+#[derive(Debug)]
+pub struct Group {
+    accs: Vec<Box<dyn Accumulator>>,
+    /// The highest event time of its rows.
+    timestamp: i64,
+}
+
+impl Group {
+    fn results(&self) -> Vec<ScalarValue> {
+        self.accs.iter().map(|a| a.result()).collect()
+    }
+
+    /// The state for the changelog.
+    pub fn state(&self) -> Json {
+        json!({
+            "ts": self.timestamp,
+            "accs": self.accs.iter().map(|a| a.state()).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// One change of the aggregation's output.
+#[derive(Debug, Clone)]
+pub struct Update {
+    /// The group.
+    pub key: GroupKey,
+    /// Its window.
+    pub window: Option<Window>,
+    /// The aggregate results; `None` when the group (a merged session) is gone.
+    pub results: Option<Vec<ScalarValue>>,
+    /// Event time of the update.
+    pub timestamp: i64,
+    /// Offset of the record that caused it.
+    pub offset: i64,
+}
+
+#[derive(Debug)]
+struct Session {
+    start: i64,
+    end: i64,
+    group: Group,
+}
+
+/// A table source's key: the row it contributed last (its group and arguments).
+type Contribution = (GroupKey, Vec<Vec<ScalarValue>>);
+
+/// The running state of one aggregation.
+pub struct Aggregator {
+    plan: Arc<AggregatePlan>,
+    /// Unwindowed groups.
+    groups: HashMap<GroupKey, Group>,
+    /// Time windows: by window start, then group.
+    windows: BTreeMap<i64, HashMap<GroupKey, Group>>,
+    /// Session windows by group, ordered by start.
+    sessions: HashMap<GroupKey, Vec<Session>>,
+    /// Table sources: what each source key contributed.
+    contributions: HashMap<Vec<ScalarValue>, Contribution>,
+    /// The highest event time seen.
+    stream_time: i64,
+    /// `EMIT FINAL`: windows updated and not yet emitted, by window end.
+    pending: BTreeMap<(i64, i64), Vec<GroupKey>>,
+    /// Highest timestamp of the updates seen by `EMIT FINAL`'s buffer.
+    suppress_time: i64,
+    /// Groups changed since the last [`Aggregator::take_dirty`].
+    dirty: HashSet<(GroupKey, Option<Window>)>,
+    /// Records dropped because their window had closed.
+    pub late: u64,
+}
+
+impl Aggregator {
+    /// An empty aggregation.
+    pub fn new(plan: Arc<AggregatePlan>) -> Aggregator {
+        Aggregator {
+            plan,
+            groups: HashMap::new(),
+            windows: BTreeMap::new(),
+            sessions: HashMap::new(),
+            contributions: HashMap::new(),
+            stream_time: i64::MIN,
+            pending: BTreeMap::new(),
+            suppress_time: i64::MIN,
+            dirty: HashSet::new(),
+            late: 0,
+        }
+    }
+
+    fn new_group(&self, timestamp: i64) -> Group {
+        Group {
+            accs: self.plan.calls.iter().map(|c| c.function.create()).collect(),
+            timestamp,
+        }
+    }
+
+    /// Evaluates the grouping expressions and the calls' arguments over a batch; fails without
+    /// touching the state.
+    pub fn evaluate(&self, batch: &RecordBatch) -> Result<Inputs> {
+        let n = batch.num_rows();
+        let groups = self
+            .plan
+            .group_by
+            .iter()
+            .map(|g| Ok(g.evaluate(batch)?.into_array(n)?))
+            .collect::<Result<Vec<_>>>()?;
+        let args = self
+            .plan
+            .calls
+            .iter()
+            .map(|c| {
+                c.args
+                    .iter()
+                    .map(|a| Ok(a.evaluate(batch)?.into_array(n)?))
+                    .collect::<Result<Vec<_>>>()
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let column = |name: &str| -> Result<Int64Array> {
+            batch
+                .column_by_name(name)
+                .and_then(|a| a.as_any().downcast_ref::<Int64Array>())
+                .cloned()
+                .ok_or_else(|| EngineError::Internal(format!("no {name}")))
+        };
+        Ok(Inputs {
+            groups,
+            args,
+            rowtime: column(crate::schema::ROWTIME)?,
+            offsets: column(crate::schema::ROWOFFSET)?,
+        })
+    }
+
+    /// Applies one batch: `pass[i]` says whether row `i` has a value and passed WHERE,
+    /// `source_keys[i]` is a table source's key of row `i`.
+    pub fn update(
+        &mut self,
+        inputs: &Inputs,
+        pass: &BooleanArray,
+        source_keys: Option<&[Vec<ScalarValue>]>,
+    ) -> Result<Vec<Update>> {
+        let mut out = Vec::new();
+        let n = inputs.rowtime.len();
+        for i in 0..n {
+            let ts = inputs.rowtime.value(i);
+            let offset = inputs.offsets.value(i);
+            let passes = pass.is_valid(i) && pass.value(i);
+            let key = cells(&inputs.groups, i)?;
+            let args: Vec<Vec<ScalarValue>> = inputs
+                .args
+                .iter()
+                .map(|a| cells(a, i))
+                .collect::<Result<_>>()?;
+            if let Some(source_keys) = source_keys {
+                let source_key = source_keys.get(i).cloned().unwrap_or_default();
+                if let Some((old_key, old_args)) = self.contributions.remove(&source_key) {
+                    if let Some(g) = self.groups.get_mut(&old_key) {
+                        for (acc, a) in g.accs.iter_mut().zip(&old_args) {
+                            acc.undo(a);
+                        }
+                        g.timestamp = g.timestamp.max(ts);
+                        out.push(Update {
+                            key: old_key.clone(),
+                            window: None,
+                            results: Some(g.results()),
+                            timestamp: ts,
+                            offset,
+                        });
+                        self.dirty.insert((old_key, None));
+                    }
+                }
+                if !passes || key.iter().any(|k| k.is_null()) {
+                    continue;
+                }
+                self.contributions
+                    .insert(source_key, (key.clone(), args.clone()));
+                self.add_unwindowed(key, &args, ts, offset, &mut out);
+                continue;
+            }
+            if !passes || key.iter().any(|k| k.is_null()) {
+                continue;
+            }
+            match self.plan.window.map(|w| (w.shape, w.grace)) {
+                None => self.add_unwindowed(key, &args, ts, offset, &mut out),
+                Some((WindowShape::Time { size, advance }, grace)) => {
+                    self.stream_time = self.stream_time.max(ts);
+                    let first = {
+                        let s = (ts - size + advance).max(0);
+                        s - s % advance
+                    };
+                    let mut start = first;
+                    while start <= ts {
+                        let end = start + size;
+                        if end + grace <= self.stream_time || ts < 0 {
+                            self.late += 1;
+                        } else {
+                            let fresh = self.new_group(ts);
+                            let g = self
+                                .windows
+                                .entry(start)
+                                .or_default()
+                                .entry(key.clone())
+                                .or_insert(fresh);
+                            for (acc, a) in g.accs.iter_mut().zip(&args) {
+                                acc.add(a);
+                            }
+                            g.timestamp = g.timestamp.max(ts);
+                            out.push(Update {
+                                key: key.clone(),
+                                window: Some((start, end)),
+                                results: Some(g.results()),
+                                timestamp: g.timestamp,
+                                offset,
+                            });
+                            self.dirty.insert((key.clone(), Some((start, end))));
+                        }
+                        start += advance;
+                    }
+                }
+                Some((WindowShape::Session { gap }, grace)) => {
+                    self.stream_time = self.stream_time.max(ts);
+                    self.add_session(key, &args, ts, offset, gap, grace, &mut out);
+                }
+            }
+        }
+        self.expire();
+        if self.plan.emit_final {
+            return Ok(self.suppress(out));
+        }
+        Ok(out)
+    }
+
+    fn add_unwindowed(
+        &mut self,
+        key: GroupKey,
+        args: &[Vec<ScalarValue>],
+        ts: i64,
+        offset: i64,
+        out: &mut Vec<Update>,
+    ) {
+        let fresh = self.new_group(ts);
+        let g = self.groups.entry(key.clone()).or_insert(fresh);
+        for (acc, a) in g.accs.iter_mut().zip(args) {
+            acc.add(a);
+        }
+        g.timestamp = g.timestamp.max(ts);
+        out.push(Update {
+            key: key.clone(),
+            window: None,
+            results: Some(g.results()),
+            timestamp: g.timestamp,
+            offset,
+        });
+        self.dirty.insert((key, None));
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn add_session(
+        &mut self,
+        key: GroupKey,
+        args: &[Vec<ScalarValue>],
+        ts: i64,
+        offset: i64,
+        gap: i64,
+        grace: i64,
+        out: &mut Vec<Update>,
+    ) {
+        let close_time = self.stream_time - grace;
+        let fresh = self.new_group(ts);
+        let sessions = self.sessions.entry(key.clone()).or_default();
+        let overlapping: Vec<usize> = sessions
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.end >= ts - gap && s.start <= ts + gap)
+            .map(|(i, _)| i)
+            .collect();
+        let mut start = ts;
+        let mut end = ts;
+        for &i in &overlapping {
+            start = start.min(sessions[i].start);
+            end = end.max(sessions[i].end);
+        }
+        if end < close_time {
+            self.late += 1;
+            return;
+        }
+        let mut merged = fresh;
+        let unchanged = overlapping.len() == 1
+            && sessions[overlapping[0]].start == start
+            && sessions[overlapping[0]].end == end;
+        for &i in overlapping.iter().rev() {
+            let old = sessions.remove(i);
+            if !unchanged {
+                out.push(Update {
+                    key: key.clone(),
+                    window: Some((old.start, old.end)),
+                    results: None,
+                    timestamp: old.end,
+                    offset,
+                });
+                self.dirty.insert((key.clone(), Some((old.start, old.end))));
+            }
+            // Merge in start order: `merged` holds the later sessions so far.
+            let mut earlier = old.group;
+            for (acc, later) in earlier.accs.iter_mut().zip(merged.accs.iter()) {
+                acc.merge(later.as_ref());
+            }
+            earlier.timestamp = earlier.timestamp.max(merged.timestamp);
+            merged = earlier;
+        }
+        for (acc, a) in merged.accs.iter_mut().zip(args) {
+            acc.add(a);
+        }
+        merged.timestamp = merged.timestamp.max(ts);
+        out.push(Update {
+            key: key.clone(),
+            window: Some((start, end)),
+            results: Some(merged.results()),
+            timestamp: end,
+            offset,
+        });
+        self.dirty.insert((key.clone(), Some((start, end))));
+        let at = sessions.partition_point(|s| s.start < start);
+        sessions.insert(
+            at,
+            Session {
+                start,
+                end,
+                group: merged,
+            },
+        );
+    }
+
+    /// Drops time windows past their retention.
+    fn expire(&mut self) {
+        let Some(w) = self.plan.window else {
+            return;
+        };
+        if let WindowShape::Time { size, .. } = w.shape {
+            let horizon = self.stream_time.saturating_sub(w.retention);
+            while let Some((&start, _)) = self.windows.first_key_value() {
+                if start + size > horizon {
+                    break;
+                }
+                if let Some((_, groups)) = self.windows.pop_first() {
+                    for k in groups.into_keys() {
+                        self.dirty.insert((k, Some((start, start + size))));
+                    }
+                }
+            }
+        }
+    }
+
+    /// `EMIT FINAL`: buffers the updates and releases the windows that closed.
+    fn suppress(&mut self, updates: Vec<Update>) -> Vec<Update> {
+        let grace = self.plan.window.map(|w| w.grace).unwrap_or(0);
+        for u in updates {
+            self.suppress_time = self.suppress_time.max(u.timestamp);
+            if let Some((start, end)) = u.window {
+                let keys = self.pending.entry((end, start)).or_default();
+                if !keys.contains(&u.key) {
+                    keys.push(u.key);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        while let Some((&(end, start), _)) = self.pending.first_key_value() {
+            if end + grace > self.suppress_time {
+                break;
+            }
+            let Some((_, keys)) = self.pending.pop_first() else {
+                break;
+            };
+            for key in keys {
+                let found = match self.plan.window.map(|w| w.shape) {
+                    Some(WindowShape::Session { .. }) => self.sessions.get(&key).and_then(|ss| {
+                        ss.iter()
+                            .find(|s| s.start == start && s.end == end)
+                            .map(|s| &s.group)
+                    }),
+                    _ => self.windows.get(&start).and_then(|m| m.get(&key)),
+                };
+                if let Some(g) = found {
+                    out.push(Update {
+                        key: key.clone(),
+                        window: Some((start, end)),
+                        results: Some(g.results()),
+                        timestamp: g.timestamp,
+                        offset: -1,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// The groups changed since the last call, with their state (`None`: removed).
+    pub fn take_dirty(&mut self) -> Vec<((GroupKey, Option<Window>), Option<Json>)> {
+        let dirty = std::mem::take(&mut self.dirty);
+        dirty
+            .into_iter()
+            .map(|(key, window)| {
+                let state = self.lookup(&key, window).map(|g| g.state());
+                ((key, window), state)
+            })
+            .collect()
+    }
+
+    fn lookup(&self, key: &GroupKey, window: Option<Window>) -> Option<&Group> {
+        match (window, self.plan.window.map(|w| w.shape)) {
+            (None, _) => self.groups.get(key),
+            (Some((start, end)), Some(WindowShape::Session { .. })) => self
+                .sessions
+                .get(key)?
+                .iter()
+                .find(|s| s.start == start && s.end == end)
+                .map(|s| &s.group),
+            (Some((start, _)), _) => self.windows.get(&start)?.get(key),
+        }
+    }
+
+    /// Restores one group from its changelog state.
+    pub fn restore(&mut self, key: GroupKey, window: Option<Window>, state: &Json) -> Result<()> {
+        let mut g = self.new_group(state.get("ts").and_then(|t| t.as_i64()).unwrap_or(0));
+        let accs = state
+            .get("accs")
+            .and_then(|a| a.as_array())
+            .ok_or_else(|| EngineError::Internal("changelog state without accs".into()))?;
+        for (acc, s) in g.accs.iter_mut().zip(accs) {
+            acc.restore(s).map_err(EngineError::Internal)?;
+        }
+        self.stream_time = self.stream_time.max(g.timestamp);
+        match (window, self.plan.window.map(|w| w.shape)) {
+            (None, _) => {
+                self.groups.insert(key, g);
+            }
+            (Some((start, end)), Some(WindowShape::Session { .. })) => {
+                let sessions = self.sessions.entry(key).or_default();
+                sessions.retain(|s| s.start != start);
+                let at = sessions.partition_point(|s| s.start < start);
+                sessions.insert(at, Session { start, end, group: g });
+            }
+            (Some((start, _)), _) => {
+                self.windows.entry(start).or_default().insert(key, g);
+            }
+        }
+        Ok(())
+    }
+
+    /// Forgets one group (a tombstone in the changelog).
+    pub fn remove(&mut self, key: &GroupKey, window: Option<Window>) {
+        match window {
+            None => {
+                self.groups.remove(key);
+            }
+            Some((start, end)) => {
+                if let Some(m) = self.windows.get_mut(&start) {
+                    m.remove(key);
+                }
+                if let Some(ss) = self.sessions.get_mut(key) {
+                    ss.retain(|s| !(s.start == start && s.end == end));
+                }
+            }
+        }
+    }
+
+    /// Number of groups held.
+    pub fn len(&self) -> usize {
+        self.groups.len()
+            + self.windows.values().map(|m| m.len()).sum::<usize>()
+            + self.sessions.values().map(|s| s.len()).sum::<usize>()
+    }
+
+    /// Whether no group is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The evaluated inputs of a batch.
+pub struct Inputs {
+    groups: Vec<ArrayRef>,
+    args: Vec<Vec<ArrayRef>>,
+    rowtime: Int64Array,
+    offsets: Int64Array,
+}
+
+fn cells(arrays: &[ArrayRef], i: usize) -> Result<Vec<ScalarValue>> {
+    arrays
+        .iter()
+        .map(|a| Ok(ScalarValue::try_from_array(a, i)?))
+        .collect()
+}
+
+/// Builds the aggregate-schema batch of a list of updates (group columns, results, window
+/// bounds, ROWTIME); tombstones get null results.
+pub fn updates_batch(plan: &AggregatePlan, updates: &[Update]) -> Result<RecordBatch> {
+    let ng = plan.group_types.len();
+    let nc = plan.calls.len();
+    let mut columns: Vec<Vec<ScalarValue>> = (0..ng + nc + 3)
+        .map(|_| Vec::with_capacity(updates.len()))
+        .collect();
+    for u in updates {
+        for (j, k) in u.key.iter().enumerate() {
+            columns[j].push(k.clone());
+        }
+        for (j, c) in plan.calls.iter().enumerate() {
+            columns[ng + j].push(match &u.results {
+                Some(r) => r[j].clone(),
+                None => crate::value::null_of(&c.function.return_type),
+            });
+        }
+        columns[ng + nc].push(ScalarValue::Int64(u.window.map(|w| w.0)));
+        columns[ng + nc + 1].push(ScalarValue::Int64(u.window.map(|w| w.1)));
+        columns[ng + nc + 2].push(ScalarValue::Int64(Some(u.timestamp)));
+    }
+    let arrays: Vec<ArrayRef> = columns
+        .into_iter()
+        .zip(plan.agg_schema.fields())
+        .map(|(cells, f)| {
+            let t = crate::types::SqlType::from_arrow(f.data_type())
+                .unwrap_or(crate::types::SqlType::String);
+            crate::value::to_array(&t, cells).map_err(EngineError::Execution)
+        })
+        .collect::<Result<_>>()?;
+    Ok(RecordBatch::try_new_with_options(
+        Arc::clone(&plan.agg_schema),
+        arrays,
+        &datafusion::arrow::record_batch::RecordBatchOptions::new()
+            .with_row_count(Some(updates.len())),
+    )?)
+}

@@ -1,0 +1,112 @@
+//! A table's current rows, kept by the query that writes it: what pull queries read.
+//!
+//! Every row the query emits replaces the row of its key (and window); a tombstone removes it.
+//! Rows are held as values, not bytes, so a key lookup is one hash probe and a scan builds Arrow
+//! columns directly.
+
+use std::collections::{BTreeMap, HashMap};
+
+use datafusion::common::ScalarValue;
+use parking_lot::RwLock;
+
+use super::stateful::AggRow;
+
+/// One row of a materialized table.
+#[derive(Debug, Clone)]
+pub struct MatRow {
+    /// Key columns.
+    pub key: Vec<ScalarValue>,
+    /// The key's window.
+    pub window: Option<(i64, i64)>,
+    /// Value columns.
+    pub value: Vec<ScalarValue>,
+    /// ROWTIME of the row.
+    pub rowtime: i64,
+}
+
+/// The current rows of a table: by key, then by window.
+#[derive(Debug, Default)]
+pub struct Materialized {
+    rows: RwLock<HashMap<Vec<ScalarValue>, BTreeMap<Option<(i64, i64)>, MatRow>>>,
+}
+
+impl Materialized {
+    /// An empty table.
+    pub fn new() -> Materialized {
+        Materialized::default()
+    }
+
+    /// Applies one emitted row.
+    pub fn apply(&self, row: &AggRow) {
+        self.upsert(&row.key, row.window, row.value.as_deref(), row.timestamp);
+    }
+
+    /// Sets (or, with `None`, removes) the row of a key.
+    pub fn upsert(
+        &self,
+        key: &[ScalarValue],
+        window: Option<(i64, i64)>,
+        value: Option<&[ScalarValue]>,
+        rowtime: i64,
+    ) {
+        let mut rows = self.rows.write();
+        match value {
+            Some(v) => {
+                rows.entry(key.to_vec()).or_default().insert(
+                    window,
+                    MatRow {
+                        key: key.to_vec(),
+                        window,
+                        value: v.to_vec(),
+                        rowtime,
+                    },
+                );
+            }
+            None => {
+                if let Some(w) = rows.get_mut(key) {
+                    w.remove(&window);
+                    if w.is_empty() {
+                        rows.remove(key);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The rows of one key (every window of it for a windowed table, in window order).
+    pub fn get(&self, key: &[ScalarValue]) -> Vec<MatRow> {
+        self.rows
+            .read()
+            .get(key)
+            .map(|w| w.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Whether a key (and window) has a row.
+    pub fn contains(&self, key: &[ScalarValue], window: Option<(i64, i64)>) -> bool {
+        self.rows
+            .read()
+            .get(key)
+            .is_some_and(|w| w.contains_key(&window))
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.rows.read().values().map(|w| w.len()).sum()
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.rows.read().is_empty()
+    }
+
+    /// Every row, ordered by key then window.
+    pub fn scan(&self) -> Vec<MatRow> {
+        let rows = self.rows.read();
+        let mut keys: Vec<&Vec<ScalarValue>> = rows.keys().collect();
+        keys.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+        keys.into_iter()
+            .flat_map(|k| rows[k].values().cloned())
+            .collect()
+    }
+}

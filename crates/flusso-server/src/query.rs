@@ -30,6 +30,8 @@ pub enum Event {
     Header {
         query_id: String,
         columns: Vec<(String, SqlType, bool)>,
+        /// A pull query: its header marks the key columns.
+        pull: bool,
     },
     /// A row.
     Row(PushRow),
@@ -67,6 +69,35 @@ pub async fn start(
     // Server shutdown ends every running query.
     let cancel = state.inner.shutdown.child_token();
     let id = match &statement.kind {
+        StatementKind::Query(q) if q.emit.is_none() => {
+            let result = state
+                .engine()
+                .pull_query(&statement.text, session)
+                .await
+                .map_err(|e| ApiError::statement(e.to_string(), &text, vec![]))?;
+            let id = result.id.clone();
+            let done = cancel.clone();
+            tokio::spawn(async move {
+                let header = Event::Header {
+                    query_id: result.id,
+                    columns: result.columns,
+                    pull: true,
+                };
+                if tx.send(header).await.is_ok() {
+                    for columns in result.rows {
+                        let row = PushRow {
+                            columns,
+                            tombstone: false,
+                        };
+                        if tx.send(Event::Row(row)).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+                done.cancel();
+            });
+            id
+        }
         StatementKind::Query(_) => {
             let query = state
                 .engine()
@@ -145,6 +176,7 @@ async fn forward_push(mut query: PushQuery, tx: mpsc::Sender<Event>, cancel: Can
     let header = Event::Header {
         query_id: query.id.clone(),
         columns: query.columns.clone(),
+        pull: false,
     };
     if tx.send(header).await.is_ok() {
         loop {
@@ -212,6 +244,7 @@ impl Print {
             .send(Event::Header {
                 query_id: String::new(),
                 columns: vec![],
+                pull: false,
             })
             .await
             .is_err()
@@ -378,6 +411,7 @@ async fn streamed_rows(
             Event::Header {
                 query_id,
                 columns: c,
+                ..
             } if query_id.is_empty() && c.is_empty() => {
                 print = true;
                 None
@@ -385,9 +419,10 @@ async fn streamed_rows(
             Event::Header {
                 query_id,
                 columns: c,
+                pull,
             } => {
                 let header =
-                    json!({"header": {"queryId": query_id, "schema": schema_text(&c, false)}});
+                    json!({"header": {"queryId": query_id, "schema": schema_text(&c, pull)}});
                 columns = c;
                 Some(format!("[{header},\n"))
             }
@@ -468,9 +503,9 @@ pub async fn query_stream(
     let render = move |e: Event| -> Option<String> {
         let (text, end) = match e {
             // PRINT: its lines as they are.
-            Event::Header { query_id, columns } if query_id.is_empty() && columns.is_empty() => {
-                return None
-            }
+            Event::Header {
+                query_id, columns, ..
+            } if query_id.is_empty() && columns.is_empty() => return None,
             Event::Text(line) => return Some(format!("{line}\n")),
             Event::Header { columns, .. } => {
                 let (names, types) = column_types(&columns);

@@ -427,9 +427,7 @@ pub(super) fn record_matches(
         let es = w.get("start").and_then(|x| x.as_i64());
         let ee = w.get("end").and_then(|x| x.as_i64());
         if es != Some(start) || ee != Some(end) {
-            return Err(format!(
-                "window: expected {w}, got start {start} end {end}"
-            ));
+            return Err(format!("window: expected {w}, got start {start} end {end}"));
         }
         key_bytes = Some(inner);
     }

@@ -5,6 +5,7 @@
 mod ddl;
 mod dml;
 pub mod properties;
+mod pull;
 mod show;
 
 use std::collections::{BTreeMap, HashMap};
@@ -22,6 +23,7 @@ use crate::log_client::{LogClient, OutRecord};
 use crate::processing_log::ProcessingLog;
 use crate::query::PersistentQuery;
 
+pub use pull::PullResult;
 pub use show::{fields_json, schema_json, StatementResult};
 
 /// The topic holding every accepted statement, in order.

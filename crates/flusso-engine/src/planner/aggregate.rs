@@ -331,7 +331,11 @@ pub fn plan_aggregate(
     let filter = plan_where(&tr("WHERE"), query.selection.as_ref(), &scan_schema)?;
 
     // Window bounds only in the SELECT clause, outside aggregate calls.
-    let bounds_outside_select = query.group_by.iter().chain(query.having.iter()).any(uses_bound)
+    let bounds_outside_select = query
+        .group_by
+        .iter()
+        .chain(query.having.iter())
+        .any(uses_bound)
         || query.projection.iter().any(|i| match i {
             SelectItem::Expr { expr, .. } => {
                 let mut args = Vec::new();
@@ -447,7 +451,12 @@ pub fn plan_aggregate(
             ));
         }
     }
-    if calls.is_empty() && query.having.as_ref().is_none_or(|h| aggregate_in(h).is_none()) {
+    if calls.is_empty()
+        && query
+            .having
+            .as_ref()
+            .is_none_or(|h| aggregate_in(h).is_none())
+    {
         // Unknown functions first, as ksqlDB reports them.
         for it in &items {
             tr("SELECT").translate(&it.original)?;
@@ -606,7 +615,9 @@ pub fn plan_aggregate(
         let matching: Vec<usize> = items
             .iter()
             .enumerate()
-            .filter(|(_, it)| matches!(&it.rewritten, SqlExpr::Identifier(id) if id.value == target))
+            .filter(
+                |(_, it)| matches!(&it.rewritten, SqlExpr::Identifier(id) if id.value == target),
+            )
             .map(|(i, _)| i)
             .collect();
         match matching.as_slice() {
@@ -673,7 +684,14 @@ pub fn plan_aggregate(
         let (shape, size, tumbling) = match w.kind {
             WindowKind::Tumbling { size } => {
                 let s = size.as_millis() as i64;
-                (WindowShape::Time { size: s, advance: s }, s, true)
+                (
+                    WindowShape::Time {
+                        size: s,
+                        advance: s,
+                    },
+                    s,
+                    true,
+                )
             }
             WindowKind::Hopping { size, advance } => {
                 let s = size.as_millis() as i64;
@@ -768,7 +786,9 @@ struct SourceNames<'a>(&'a mut Vec<String>);
 impl VisitorMut for SourceNames<'_> {
     type Break = ();
     fn pre_visit_expr(&mut self, e: &mut SqlExpr) -> ControlFlow<()> {
-        if refers_to_source(e) && matches!(e, SqlExpr::Identifier(_) | SqlExpr::CompoundIdentifier(_)) {
+        if refers_to_source(e)
+            && matches!(e, SqlExpr::Identifier(_) | SqlExpr::CompoundIdentifier(_))
+        {
             let text = ksql_text(e);
             if !self.0.contains(&text) {
                 self.0.push(text);

@@ -103,11 +103,14 @@ struct Item {
 
 /// The scan of `source` (aliased `alias`): its Arrow schema and the columns visible by name,
 /// plain and qualified.
-pub(super) fn source_scope(source: &Source, alias: &Option<String>) -> (SchemaRef, DFSchema, Scope) {
+pub(super) fn source_scope(
+    source: &Source,
+    alias: &Option<String>,
+) -> (SchemaRef, DFSchema, Scope) {
     let windowed = source.window.is_some();
     let scan_schema = source.schema.scan_schema(windowed);
-    let df_schema = DFSchema::try_from(scan_schema.as_ref().clone())
-        .unwrap_or_else(|_| DFSchema::empty());
+    let df_schema =
+        DFSchema::try_from(scan_schema.as_ref().clone()).unwrap_or_else(|_| DFSchema::empty());
     let mut scope = Scope::default();
     scope.qualifiers.push(source.name.clone());
     if let Some(a) = alias {
@@ -187,6 +190,17 @@ pub fn plan_select(
             .collect();
         if repartitioned {
             value.into_iter().chain(key_names.iter().cloned()).collect()
+        } else if source.window.is_some() && !persistent {
+            // A windowed source's key includes its window.
+            key_names
+                .iter()
+                .cloned()
+                .chain([
+                    schema::WINDOWSTART.to_string(),
+                    schema::WINDOWEND.to_string(),
+                ])
+                .chain(value)
+                .collect()
         } else {
             key_names.iter().cloned().chain(value).collect()
         }

@@ -128,7 +128,12 @@ impl Aggregator {
 
     fn new_group(&self, timestamp: i64) -> Group {
         Group {
-            accs: self.plan.calls.iter().map(|c| c.function.create()).collect(),
+            accs: self
+                .plan
+                .calls
+                .iter()
+                .map(|c| c.function.create())
+                .collect(),
             timestamp,
         }
     }
@@ -476,7 +481,14 @@ impl Aggregator {
                 let sessions = self.sessions.entry(key).or_default();
                 sessions.retain(|s| s.start != start);
                 let at = sessions.partition_point(|s| s.start < start);
-                sessions.insert(at, Session { start, end, group: g });
+                sessions.insert(
+                    at,
+                    Session {
+                        start,
+                        end,
+                        group: g,
+                    },
+                );
             }
             (Some((start, _)), _) => {
                 self.windows.entry(start).or_default().insert(key, g);

@@ -557,9 +557,9 @@ pub fn project(plan: &SelectPlan, batch: &RecordBatch, tombstone: &[bool]) -> Re
         };
         let timestamp = rowtime.value(i);
         let offset = offsets.value(i);
-        let window = windows.as_ref().and_then(|(s, e)| {
-            (s.is_valid(i) && e.is_valid(i)).then(|| (s.value(i), e.value(i)))
-        });
+        let window = windows
+            .as_ref()
+            .and_then(|(s, e)| (s.is_valid(i) && e.is_valid(i)).then(|| (s.value(i), e.value(i))));
         match value {
             Some(v) if explode_columns.iter().any(|e| *e) => explode_row(
                 &plan.values,

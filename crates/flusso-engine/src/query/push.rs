@@ -94,6 +94,12 @@ async fn run(
     if remaining == 0 {
         return Ok(());
     }
+    let mut aggregator = plan
+        .aggregate
+        .clone()
+        .map(super::aggregate::Aggregator::new);
+    // Rows of the aggregation currently shown, so that a tombstone only follows a row.
+    let mut shown: std::collections::HashSet<(Row, Option<(i64, i64)>)> = Default::default();
     loop {
         let mut read = 0;
         for (partition, offset) in positions.clone() {
@@ -113,7 +119,13 @@ async fn run(
             if decoded.batch.num_rows() == 0 {
                 continue;
             }
-            for row in project(&plan, &decoded.batch, &decoded.tombstone)? {
+            let rows = match (&plan.aggregate, aggregator.as_mut()) {
+                (Some(agg), Some(state)) => {
+                    aggregate_rows(&plan, agg, state, &decoded.batch, &decoded.tombstone)?
+                }
+                _ => project(&plan, &decoded.batch, &decoded.tombstone)?,
+            };
+            for row in rows {
                 let tombstone = row.value.is_none();
                 let value = match row.value {
                     Some(v) => v,
@@ -128,6 +140,15 @@ async fn run(
                 };
                 if is_table && row.key.len() == 1 && row.key[0].is_null() {
                     continue;
+                }
+                if plan.aggregate.is_some() {
+                    let k = (row.key.clone(), row.window);
+                    if tombstone && !shown.remove(&k) {
+                        continue;
+                    }
+                    if !tombstone {
+                        shown.insert(k);
+                    }
                 }
                 let mut columns = row.key;
                 columns.extend(value);
@@ -151,4 +172,39 @@ async fn run(
             }
         }
     }
+}
+
+/// A batch through a transient aggregation: its updates as output rows.
+fn aggregate_rows(
+    plan: &SelectPlan,
+    agg: &crate::planner::aggregate::AggregatePlan,
+    state: &mut super::aggregate::Aggregator,
+    batch: &datafusion::arrow::record_batch::RecordBatch,
+    tombstone: &[bool],
+) -> Result<Vec<super::OutRow>> {
+    let mut updates = Vec::new();
+    for i in 0..batch.num_rows() {
+        let row = batch.slice(i, 1);
+        let pass = super::stateful::pass_mask(plan, &row, &tombstone[i..=i]);
+        let inputs = state.evaluate(&row);
+        let keys = match agg.table_source {
+            true => super::stateful::source_keys(plan, &row).map(Some),
+            false => Ok(None),
+        };
+        // A row that cannot be evaluated is skipped, as a persistent query logs and skips it.
+        if let (Ok(pass), Ok(inputs), Ok(keys)) = (pass, inputs, keys) {
+            updates.extend(state.update(&inputs, &pass, keys.as_deref())?);
+        }
+    }
+    let rows = super::stateful::project_updates(plan, agg, &updates)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| super::OutRow {
+            offset: r.offset,
+            key: r.key,
+            value: r.value,
+            timestamp: r.timestamp,
+            window: r.window,
+        })
+        .collect())
 }

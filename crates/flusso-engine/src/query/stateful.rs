@@ -107,10 +107,8 @@ pub(crate) fn project_updates(
             .map(|a| sink::cell(a, i))
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(EngineError::Execution)?;
-        let passes = u.results.is_some()
-            && having
-                .as_ref()
-                .is_none_or(|h| h.is_valid(i) && h.value(i));
+        let passes =
+            u.results.is_some() && having.as_ref().is_none_or(|h| h.is_valid(i) && h.value(i));
         let value = if passes {
             Some(
                 values

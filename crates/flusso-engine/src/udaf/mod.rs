@@ -97,9 +97,12 @@ pub const NAMES: &[&str] = &["COUNT", "SUM"];
 pub fn resolve(name: &str, args: &[AggregateArg]) -> Result<AggregateFunction, String> {
     let upper = name.to_ascii_uppercase();
     match upper.as_str() {
-        "COUNT" => Ok(AggregateFunction::new("COUNT", SqlType::Bigint, true, || {
-            Box::new(Count(0))
-        })),
+        "COUNT" => Ok(AggregateFunction::new(
+            "COUNT",
+            SqlType::Bigint,
+            true,
+            || Box::new(Count(0)),
+        )),
         _ => Err(format!(
             "Function '{upper}' does not accept parameters ({}).",
             args.iter()

@@ -1,0 +1,399 @@
+//! Pull queries: `SELECT ... FROM table [WHERE ...] [LIMIT n];` answered from the table's
+//! current rows, which the query writing the table keeps ([`crate::query::materialized`]).
+//!
+//! The rows become one Arrow batch in the table's scan schema and go through the same filter and
+//! projection as any query, so WHERE may test any column. A WHERE that pins the key
+//! (`K = v`, `K IN (...)`) is answered by key lookups instead of a scan. A source table
+//! (`CREATE SOURCE TABLE`) and a stream are read from their topic, bounded by its current end.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::common::ScalarValue;
+use flusso_sql::ast::{Query, SourceType, StatementKind};
+use sqlparser::ast::{BinaryOperator, Expr as SqlExpr, Value};
+
+use super::{Engine, Session};
+use crate::catalog::Source;
+use crate::error::{EngineError, Result};
+use crate::planner::select::plan_select;
+use crate::query::materialized::MatRow;
+use crate::query::push::Row;
+use crate::query::{project, scan};
+use crate::schema::{ROWOFFSET, ROWPARTITION, WINDOWEND, WINDOWSTART};
+use crate::types::SqlType;
+
+/// The answer to a pull query.
+#[derive(Debug)]
+pub struct PullResult {
+    /// Query id.
+    pub id: String,
+    /// Output columns: name, type, whether it is a key.
+    pub columns: Vec<(String, SqlType, bool)>,
+    /// The rows.
+    pub rows: Vec<Row>,
+}
+
+const MORE_INFO: &str = " See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query.";
+
+fn refuse(what: &str) -> EngineError {
+    EngineError::statement(format!("Pull queries don't support {what}.{MORE_INFO}"))
+}
+
+/// Names of the pseudo columns a pull query may not use, as they appear in `e`.
+fn pseudo_columns_in(e: &SqlExpr) -> Vec<&'static str> {
+    let text = e.to_string().to_uppercase();
+    [ROWPARTITION, ROWOFFSET]
+        .into_iter()
+        .filter(|c| text.contains(c))
+        .collect()
+}
+
+impl Engine {
+    /// Runs a pull query.
+    pub async fn pull_query(&self, sql: &str, session: &Session) -> Result<PullResult> {
+        let statements = flusso_sql::parse(sql)?;
+        let [statement] = statements.as_slice() else {
+            return Err(EngineError::statement(
+                "expected exactly one SELECT statement",
+            ));
+        };
+        let StatementKind::Query(query) = &statement.kind else {
+            return Err(EngineError::statement("expected a SELECT statement"));
+        };
+        let prop = |name: &str| -> Option<&str> {
+            session
+                .properties
+                .get(name)
+                .or_else(|| session.properties.get(&format!("ksql.streams.{name}")))
+                .map(|s| s.as_str())
+        };
+        if !query.joins.is_empty() {
+            return Err(refuse("JOIN clauses"));
+        }
+        if query.window.is_some() {
+            return Err(refuse("WINDOW clauses"));
+        }
+        if !query.group_by.is_empty() {
+            return Err(refuse("GROUP BY clauses"));
+        }
+        if query.limit.is_some()
+            && prop("ksql.query.pull.limit.clause.enabled").is_some_and(|v| v == "false")
+        {
+            return Err(EngineError::statement(format!(
+                "LIMIT clause in pull queries is currently disabled. You can enable them by setting ksql.query.pull.limit.clause.enabled=true.{MORE_INFO}"
+            )));
+        }
+        let mut bad: Vec<&str> = Vec::new();
+        for item in &query.projection {
+            if let flusso_sql::ast::SelectItem::Expr { expr, .. } = item {
+                bad.extend(pseudo_columns_in(expr));
+            }
+        }
+        if !bad.is_empty() {
+            return Err(EngineError::statement(format!(
+                "Pull queries don't support the following columns in SELECT clauses: {}",
+                bad.iter()
+                    .map(|c| format!("`{c}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        if let Some(w) = &query.selection {
+            let bad = pseudo_columns_in(w);
+            if !bad.is_empty() {
+                return Err(EngineError::statement(format!(
+                    "Pull queries don't support the following columns in WHERE clauses: {}",
+                    bad.iter()
+                        .map(|c| format!("`{c}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+        }
+        let source = self.source(&query.from.name).ok_or_else(|| {
+            EngineError::statement(format!("{} does not exist.", query.from.name))
+        })?;
+        let types = self.inner.catalog.read().types.clone();
+        let plan = plan_select(query, Arc::clone(&source), &types, "pull", false)?;
+        let n = self
+            .inner
+            .seq
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        let id = format!("query_{n}");
+
+        let batch = match source.source_type {
+            SourceType::Table => {
+                let materialized = self
+                    .queries()
+                    .into_iter()
+                    .find(|q| q.sink.name == source.name)
+                    .and_then(|q| q.materialized.clone());
+                let rows = match materialized {
+                    Some(m) => match key_lookup(query, &source) {
+                        Some(keys) => keys.iter().flat_map(|k| m.get(k)).collect(),
+                        None => {
+                            if prop("ksql.query.pull.table.scan.enabled")
+                                .is_some_and(|v| v == "false")
+                                && query.selection.is_some()
+                            {
+                                return Err(EngineError::statement(
+                                    "Query requires table scan to be enabled",
+                                ));
+                            }
+                            m.scan()
+                        }
+                    },
+                    None if source.is_source => self.table_from_topic(&source).await?,
+                    None => {
+                        return Err(EngineError::statement(format!(
+                            "The `{0}` table isn't queryable. To derive a queryable table, you can do 'CREATE TABLE QUERYABLE_{0} AS SELECT * FROM {0}'. See https://cnfl.io/queries for more info.",
+                            source.name
+                        )))
+                    }
+                };
+                Some(rows_batch(&plan.scan_schema, &source, &rows)?)
+            }
+            SourceType::Stream => None,
+        };
+        let mut rows: Vec<Row> = Vec::new();
+        let limit = query.limit.unwrap_or(u64::MAX) as usize;
+        let mut push = |batch: &RecordBatch, tombstone: &[bool]| -> Result<bool> {
+            for r in project(&plan, batch, tombstone)? {
+                if let Some(v) = r.value {
+                    if rows.len() >= limit {
+                        return Ok(false);
+                    }
+                    rows.push(v);
+                }
+            }
+            Ok(rows.len() < limit)
+        };
+        match batch {
+            Some(b) => {
+                let n = b.num_rows();
+                push(&b, &vec![false; n])?;
+            }
+            None => {
+                // A stream: every record up to the topic's current end.
+                let log = Arc::clone(&self.inner.log);
+                let partitions = log.partitions(&source.topic).await?.unwrap_or(0);
+                'partitions: for p in 0..partitions {
+                    let (mut pos, end) = log.offsets(&source.topic, p).await?;
+                    while pos < end {
+                        let records = log.fetch(&source.topic, p, pos, 1 << 20).await?;
+                        let Some(last) = records.last().map(|r| r.offset) else {
+                            break;
+                        };
+                        let records: Vec<_> =
+                            records.into_iter().filter(|r| r.offset < end).collect();
+                        let decoded = scan::decode(&source, &plan.scan_schema, p, &records)
+                            .map_err(EngineError::Execution)?;
+                        if !push(&decoded.batch, &decoded.tombstone)? {
+                            break 'partitions;
+                        }
+                        pos = last + 1;
+                    }
+                }
+            }
+        }
+        let key_names: Vec<String> = source.schema.key().into_iter().map(|(n, _)| n).collect();
+        let windowed = source.window.is_some();
+        let columns = plan
+            .values
+            .iter()
+            .map(|c| {
+                let column = c
+                    .expr
+                    .downcast_ref::<datafusion::physical_expr::expressions::Column>()
+                    .map(|col| col.name().to_string());
+                let is_key = column.is_some_and(|n| {
+                    n == c.name
+                        && (key_names.contains(&n)
+                            || (windowed && (n == WINDOWSTART || n == WINDOWEND)))
+                });
+                (c.name.clone(), c.sql_type.clone(), is_key)
+            })
+            .collect();
+        Ok(PullResult { id, columns, rows })
+    }
+
+    /// A source table's current rows, read from its topic up to its end.
+    async fn table_from_topic(&self, source: &Source) -> Result<Vec<MatRow>> {
+        let m = crate::query::materialized::Materialized::new();
+        let log = Arc::clone(&self.inner.log);
+        let scan_schema = source.schema.scan_schema(source.window.is_some());
+        let nkeys = source.schema.key().len();
+        let partitions = log.partitions(&source.topic).await?.unwrap_or(0);
+        for p in 0..partitions {
+            let (mut pos, end) = log.offsets(&source.topic, p).await?;
+            while pos < end {
+                let records = log.fetch(&source.topic, p, pos, 1 << 20).await?;
+                let Some(last) = records.last().map(|r| r.offset) else {
+                    break;
+                };
+                let decoded = scan::decode(source, &scan_schema, p, &records)
+                    .map_err(EngineError::Execution)?;
+                let b = &decoded.batch;
+                let ncols = source.schema.ordered().len();
+                let rowtime = b.column_by_name(crate::schema::ROWTIME).cloned();
+                for i in 0..b.num_rows() {
+                    let cell = |c: usize| ScalarValue::try_from_array(b.column(c), i);
+                    let key = (0..nkeys)
+                        .map(cell)
+                        .collect::<std::result::Result<Vec<_>, _>>()?;
+                    let ts = match rowtime.as_ref().map(|a| ScalarValue::try_from_array(a, i)) {
+                        Some(Ok(ScalarValue::Int64(Some(t)))) => t,
+                        _ => 0,
+                    };
+                    if decoded.tombstone[i] {
+                        m.upsert(&key, None, None, ts);
+                    } else {
+                        let value = (nkeys..ncols)
+                            .map(cell)
+                            .collect::<std::result::Result<Vec<_>, _>>()?;
+                        m.upsert(&key, None, Some(&value), ts);
+                    }
+                }
+                pos = last + 1;
+            }
+        }
+        Ok(m.scan())
+    }
+}
+
+/// Keys a WHERE clause pins a single-key table to (`K = v`, `K IN (...)`, under AND), as
+/// values of the key's type; `None` when it does not.
+fn key_lookup(query: &Query, source: &Source) -> Option<Vec<Vec<ScalarValue>>> {
+    let key = source.schema.key();
+    let [(key_name, key_type)] = key.as_slice() else {
+        return None;
+    };
+    let target = key_type.to_arrow();
+    let literal = |e: &SqlExpr| -> Option<ScalarValue> {
+        let v = match e {
+            SqlExpr::Value(v) => match &v.value {
+                Value::Number(n, _) => crate::planner::expr::number_literal(n).ok()?,
+                Value::SingleQuotedString(s) => ScalarValue::Utf8(Some(s.clone())),
+                _ => return None,
+            },
+            _ => return None,
+        };
+        // Only exact matches of type family: a string never looks up a number key.
+        let same_family = matches!(
+            (&v, key_type),
+            (ScalarValue::Utf8(_), SqlType::String)
+                | (
+                    ScalarValue::Int32(_) | ScalarValue::Int64(_),
+                    SqlType::Int | SqlType::Bigint
+                )
+        );
+        if !same_family {
+            return None;
+        }
+        v.cast_to(&target).ok()
+    };
+    let is_key = |e: &SqlExpr| match e {
+        SqlExpr::Identifier(id) => &id.value == key_name,
+        SqlExpr::CompoundIdentifier(parts) => parts.last().is_some_and(|p| &p.value == key_name),
+        _ => false,
+    };
+    fn conjuncts<'a>(e: &'a SqlExpr, out: &mut Vec<&'a SqlExpr>) {
+        match e {
+            SqlExpr::BinaryOp {
+                left,
+                op: BinaryOperator::And,
+                right,
+            } => {
+                conjuncts(left, out);
+                conjuncts(right, out);
+            }
+            SqlExpr::Nested(inner) => conjuncts(inner, out),
+            other => out.push(other),
+        }
+    }
+    let mut parts = Vec::new();
+    conjuncts(query.selection.as_ref()?, &mut parts);
+    for p in parts {
+        match p {
+            SqlExpr::BinaryOp {
+                left,
+                op: BinaryOperator::Eq,
+                right,
+            } => {
+                let v = if is_key(left) {
+                    literal(right)
+                } else if is_key(right) {
+                    literal(left)
+                } else {
+                    None
+                };
+                if let Some(v) = v {
+                    return Some(vec![vec![v]]);
+                }
+            }
+            SqlExpr::InList {
+                expr,
+                list,
+                negated: false,
+            } if is_key(expr) => {
+                let values: Option<Vec<Vec<ScalarValue>>> =
+                    list.iter().map(|e| literal(e).map(|v| vec![v])).collect();
+                if let Some(v) = values {
+                    return Some(v);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Rows of a table as a batch in its scan schema.
+fn rows_batch(
+    scan_schema: &datafusion::arrow::datatypes::SchemaRef,
+    source: &Source,
+    rows: &[MatRow],
+) -> Result<RecordBatch> {
+    let windowed = source.window.is_some();
+    let ordered = source.schema.ordered();
+    let nkeys = source.schema.key().len();
+    let mut columns: Vec<Vec<ScalarValue>> = (0..scan_schema.fields().len())
+        .map(|_| Vec::with_capacity(rows.len()))
+        .collect();
+    for r in rows {
+        let mut ci = 0;
+        for (i, c) in ordered.iter().enumerate() {
+            let v = if i < nkeys {
+                r.key.get(i).cloned()
+            } else {
+                r.value.get(i - nkeys).cloned()
+            };
+            columns[ci].push(v.unwrap_or_else(|| crate::value::null_of(&c.sql_type)));
+            ci += 1;
+        }
+        if windowed {
+            columns[ci].push(ScalarValue::Int64(r.window.map(|w| w.0)));
+            columns[ci + 1].push(ScalarValue::Int64(r.window.map(|w| w.1)));
+            ci += 2;
+        }
+        columns[ci].push(ScalarValue::Int64(Some(r.rowtime)));
+        columns[ci + 1].push(ScalarValue::Int32(Some(0)));
+        columns[ci + 2].push(ScalarValue::Int64(None));
+    }
+    let arrays = columns
+        .into_iter()
+        .zip(scan_schema.fields())
+        .map(|(cells, f)| {
+            let t = SqlType::from_arrow(f.data_type()).unwrap_or(SqlType::String);
+            crate::value::to_array(&t, cells).map_err(EngineError::Execution)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(RecordBatch::try_new_with_options(
+        Arc::clone(scan_schema),
+        arrays,
+        &datafusion::arrow::record_batch::RecordBatchOptions::new()
+            .with_row_count(Some(rows.len())),
+    )?)
+}

@@ -93,6 +93,9 @@ pub async fn start(
                             break;
                         }
                     }
+                    if result.stream {
+                        let _ = tx.send(Event::Final("Query Completed")).await;
+                    }
                 }
                 done.cancel();
             });

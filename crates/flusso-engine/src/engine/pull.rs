@@ -32,6 +32,8 @@ pub struct PullResult {
     pub columns: Vec<(String, SqlType, bool)>,
     /// The rows.
     pub rows: Vec<Row>,
+    /// The source is a stream (a bounded scan, which ends with "Query Completed").
+    pub stream: bool,
 }
 
 const MORE_INFO: &str = " See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query.";
@@ -136,11 +138,8 @@ impl Engine {
                         None => {
                             if prop("ksql.query.pull.table.scan.enabled")
                                 .is_some_and(|v| v == "false")
-                                && query.selection.is_some()
                             {
-                                return Err(EngineError::statement(
-                                    "Query requires table scan to be enabled",
-                                ));
+                                check_key_predicates(query, &source)?;
                             }
                             m.scan()
                         }
@@ -208,15 +207,21 @@ impl Engine {
                     .expr
                     .downcast_ref::<datafusion::physical_expr::expressions::Column>()
                     .map(|col| col.name().to_string());
-                let is_key = column.is_some_and(|n| {
-                    n == c.name
-                        && (key_names.contains(&n)
-                            || (windowed && (n == WINDOWSTART || n == WINDOWEND)))
-                });
+                let is_key = source.source_type == SourceType::Table
+                    && column.is_some_and(|n| {
+                        n == c.name
+                            && (key_names.contains(&n)
+                                || (windowed && (n == WINDOWSTART || n == WINDOWEND)))
+                    });
                 (c.name.clone(), c.sql_type.clone(), is_key)
             })
             .collect();
-        Ok(PullResult { id, columns, rows })
+        Ok(PullResult {
+            id,
+            columns,
+            rows,
+            stream: source.source_type == SourceType::Stream,
+        })
     }
 
     /// A source table's current rows, read from its topic up to its end.
@@ -396,4 +401,153 @@ fn rows_batch(
         &datafusion::arrow::record_batch::RecordBatchOptions::new()
             .with_row_count(Some(rows.len())),
     )?)
+}
+
+/// Without table scans, ksqlDB answers only queries whose every disjunct pins every key column
+/// with `=` (or `IN`) to an expression of no column; its messages otherwise.
+fn check_key_predicates(query: &Query, source: &Source) -> Result<()> {
+    use crate::planner::aggregate::ksql_text;
+    let Some(selection) = &query.selection else {
+        return Err(EngineError::statement(
+            "Query requires table scan to be enabled",
+        ));
+    };
+    let keys = source.schema.key();
+    let key_list = keys
+        .iter()
+        .map(|(n, t)| format!("`{n}` {t} KEY"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let key_of = |e: &SqlExpr| -> Option<String> {
+        let name = match e {
+            SqlExpr::Identifier(id) => &id.value,
+            SqlExpr::CompoundIdentifier(parts) => &parts.last()?.value,
+            SqlExpr::Nested(inner) => return key_of_nested(inner, &keys),
+            _ => return None,
+        };
+        keys.iter().find(|(k, _)| k == name).map(|(k, _)| k.clone())
+    };
+    let mentions_column = |e: &SqlExpr| {
+        let text = e.to_string();
+        text.chars().any(|c| c.is_ascii_alphabetic())
+            && !matches!(e, SqlExpr::Value(_))
+            && !text.starts_with('\'')
+            && columns_in(e)
+    };
+    let mentions_key = |e: &SqlExpr| {
+        let text = e.to_string().to_uppercase();
+        keys.iter().any(|(k, _)| text.contains(k.as_str()))
+    };
+    fn split<'a>(e: &'a SqlExpr, op: &BinaryOperator, out: &mut Vec<&'a SqlExpr>) {
+        match e {
+            SqlExpr::BinaryOp { left, op: o, right } if o == op => {
+                split(left, op, out);
+                split(right, op, out);
+            }
+            SqlExpr::Nested(inner) => split(inner, op, out),
+            other => out.push(other),
+        }
+    }
+    let mut disjuncts = Vec::new();
+    split(selection, &BinaryOperator::Or, &mut disjuncts);
+    for d in disjuncts {
+        let mut conjuncts = Vec::new();
+        split(d, &BinaryOperator::And, &mut conjuncts);
+        let mut seen: Vec<String> = Vec::new();
+        let (mut eq, mut within) = (false, false);
+        for c in conjuncts {
+            match c {
+                SqlExpr::BinaryOp { left, op, right } => {
+                    let (key, other) = match (key_of(left), key_of(right)) {
+                        (Some(k), _) => (k, right),
+                        (None, Some(k)) => (k, left),
+                        (None, None) => {
+                            if mentions_key(left) || mentions_key(right) {
+                                return Err(EngineError::statement(
+                                    "A comparison must directly reference a key column.",
+                                ));
+                            }
+                            continue;
+                        }
+                    };
+                    if *op != BinaryOperator::Eq {
+                        return Err(EngineError::statement(format!(
+                            "Bound on key columns '[{key_list}]' must currently be '='. "
+                        )));
+                    }
+                    if matches!(other.as_ref(), SqlExpr::Value(v) if v.value == Value::Null) {
+                        return Err(EngineError::statement(format!(
+                            "Primary key columns can not be NULL: {}",
+                            ksql_text(c).replace("NULL", "null")
+                        )));
+                    }
+                    if mentions_column(other) {
+                        return Err(EngineError::statement(
+                            "A comparison must be between a key column and a resolvable expression.",
+                        ));
+                    }
+                    eq = true;
+                    seen.push(key);
+                }
+                SqlExpr::InList { expr, .. } => {
+                    if let Some(k) = key_of(expr) {
+                        within = true;
+                        seen.push(k);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if eq && within {
+            return Err(EngineError::statement(
+                "A comparison condition on the key column cannot be combined with other comparisons such as an IN predicate",
+            ));
+        }
+        if seen.is_empty() {
+            return Err(EngineError::statement(format!(
+                "WHERE clause missing key column for disjunct: {}",
+                ksql_text(d)
+            )));
+        }
+        seen.sort();
+        seen.dedup();
+        if seen.len() < keys.len() {
+            return Err(EngineError::statement(
+                "Multi-column sources must specify every key in the WHERE clause.",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn key_of_nested(e: &SqlExpr, keys: &[(String, SqlType)]) -> Option<String> {
+    match e {
+        SqlExpr::Identifier(id) => keys
+            .iter()
+            .find(|(k, _)| *k == id.value)
+            .map(|(k, _)| k.clone()),
+        _ => None,
+    }
+}
+
+/// Whether an expression refers to any column.
+fn columns_in(e: &SqlExpr) -> bool {
+    match e {
+        SqlExpr::Identifier(_) | SqlExpr::CompoundIdentifier(_) => true,
+        SqlExpr::Value(_) => false,
+        SqlExpr::BinaryOp { left, right, .. } => columns_in(left) || columns_in(right),
+        SqlExpr::UnaryOp { expr, .. } | SqlExpr::Nested(expr) | SqlExpr::Cast { expr, .. } => {
+            columns_in(expr)
+        }
+        SqlExpr::Function(f) => match &f.args {
+            sqlparser::ast::FunctionArguments::List(l) => l.args.iter().any(|a| match a {
+                sqlparser::ast::FunctionArg::Unnamed(sqlparser::ast::FunctionArgExpr::Expr(x)) => {
+                    columns_in(x)
+                }
+                _ => false,
+            }),
+            _ => false,
+        },
+        _ => false,
+    }
 }

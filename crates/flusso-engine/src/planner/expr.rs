@@ -350,6 +350,15 @@ impl ExprTranslator<'_> {
                 out
             }
             SqlExpr::Function(f) => self.function(f)?,
+            SqlExpr::Floor { expr, .. } | SqlExpr::Ceil { expr, .. } => {
+                let name = if matches!(e, SqlExpr::Floor { .. }) {
+                    "FLOOR"
+                } else {
+                    "CEIL"
+                };
+                crate::functions::scalar_call(name, vec![self.translate(expr)?], self.schema)
+                    .map_err(EngineError::statement)?
+            }
             SqlExpr::Trim {
                 expr,
                 trim_where: None,

@@ -93,8 +93,8 @@ pub async fn start(
                             break;
                         }
                     }
-                    if result.stream {
-                        let _ = tx.send(Event::Final("Query Completed")).await;
+                    if let Some(message) = result.final_message {
+                        let _ = tx.send(Event::Final(message)).await;
                     }
                 }
                 done.cancel();

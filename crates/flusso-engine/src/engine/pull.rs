@@ -32,8 +32,8 @@ pub struct PullResult {
     pub columns: Vec<(String, SqlType, bool)>,
     /// The rows.
     pub rows: Vec<Row>,
-    /// The source is a stream (a bounded scan, which ends with "Query Completed").
-    pub stream: bool,
+    /// The message a stream's bounded scan ends with ("Query Completed", "Limit Reached").
+    pub final_message: Option<&'static str>,
 }
 
 const MORE_INFO: &str = " See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query.";
@@ -139,7 +139,9 @@ impl Engine {
                             if prop("ksql.query.pull.table.scan.enabled")
                                 .is_some_and(|v| v == "false")
                             {
-                                check_key_predicates(query, &source)?;
+                                let ranges = prop("ksql.query.pull.range.scan.enabled")
+                                    .is_none_or(|v| v != "false");
+                                check_key_predicates(query, &source, ranges)?;
                             }
                             m.scan()
                         }
@@ -197,6 +199,7 @@ impl Engine {
                 }
             }
         }
+        let limited = query.limit.is_some_and(|l| rows.len() as u64 >= l);
         let key_names: Vec<String> = source.schema.key().into_iter().map(|(n, _)| n).collect();
         let windowed = source.window.is_some();
         let columns = plan
@@ -220,7 +223,11 @@ impl Engine {
             id,
             columns,
             rows,
-            stream: source.source_type == SourceType::Stream,
+            final_message: match source.source_type {
+                SourceType::Stream if limited => Some("Limit Reached"),
+                SourceType::Stream => Some("Query Completed"),
+                SourceType::Table => None,
+            },
         })
     }
 
@@ -405,7 +412,7 @@ fn rows_batch(
 
 /// Without table scans, ksqlDB answers only queries whose every disjunct pins every key column
 /// with `=` (or `IN`) to an expression of no column; its messages otherwise.
-fn check_key_predicates(query: &Query, source: &Source) -> Result<()> {
+fn check_key_predicates(query: &Query, source: &Source, range_scans: bool) -> Result<()> {
     use crate::planner::aggregate::ksql_text;
     let Some(selection) = &query.selection else {
         return Err(EngineError::statement(
@@ -450,11 +457,14 @@ fn check_key_predicates(query: &Query, source: &Source) -> Result<()> {
     }
     let mut disjuncts = Vec::new();
     split(selection, &BinaryOperator::Or, &mut disjuncts);
+    let several = disjuncts.len() > 1;
+    let windowed = source.window.is_some();
     for d in disjuncts {
         let mut conjuncts = Vec::new();
         split(d, &BinaryOperator::And, &mut conjuncts);
-        let mut seen: Vec<String> = Vec::new();
-        let (mut eq, mut within) = (false, false);
+        // (key, is `=`) per comparison of a key column; IN lists.
+        let mut compared: Vec<(String, bool)> = Vec::new();
+        let mut within: Vec<String> = Vec::new();
         for c in conjuncts {
             match c {
                 SqlExpr::BinaryOp { left, op, right } => {
@@ -470,11 +480,6 @@ fn check_key_predicates(query: &Query, source: &Source) -> Result<()> {
                             continue;
                         }
                     };
-                    if *op != BinaryOperator::Eq {
-                        return Err(EngineError::statement(format!(
-                            "Bound on key columns '[{key_list}]' must currently be '='. "
-                        )));
-                    }
                     if matches!(other.as_ref(), SqlExpr::Value(v) if v.value == Value::Null) {
                         return Err(EngineError::statement(format!(
                             "Primary key columns can not be NULL: {}",
@@ -486,19 +491,30 @@ fn check_key_predicates(query: &Query, source: &Source) -> Result<()> {
                             "A comparison must be between a key column and a resolvable expression.",
                         ));
                     }
-                    eq = true;
-                    seen.push(key);
+                    compared.push((key, *op == BinaryOperator::Eq));
                 }
-                SqlExpr::InList { expr, .. } => {
+                SqlExpr::InList { expr, list, .. } => {
                     if let Some(k) = key_of(expr) {
-                        within = true;
-                        seen.push(k);
+                        if list.iter().any(columns_in) {
+                            return Err(EngineError::statement(
+                                "A comparison must be between a key column and a resolvable expression.",
+                            ));
+                        }
+                        within.push(k);
                     }
                 }
                 _ => {}
             }
         }
-        if eq && within {
+        let mut seen: Vec<String> = compared
+            .iter()
+            .map(|(k, _)| k.clone())
+            .chain(within.iter().cloned())
+            .collect();
+        let total = seen.len();
+        seen.sort();
+        seen.dedup();
+        if total > seen.len() {
             return Err(EngineError::statement(
                 "A comparison condition on the key column cannot be combined with other comparisons such as an IN predicate",
             ));
@@ -509,12 +525,22 @@ fn check_key_predicates(query: &Query, source: &Source) -> Result<()> {
                 ksql_text(d)
             )));
         }
-        seen.sort();
-        seen.dedup();
         if seen.len() < keys.len() {
             return Err(EngineError::statement(
                 "Multi-column sources must specify every key in the WHERE clause.",
             ));
+        }
+        if compared.iter().any(|(_, eq)| !eq) {
+            if !range_scans {
+                return Err(EngineError::statement(format!(
+                    "Bound on key columns '[{key_list}]' must currently be '='. "
+                )));
+            }
+            if windowed || several || keys.len() > 1 {
+                return Err(EngineError::statement(
+                    "Query requires table scan to be enabled",
+                ));
+            }
         }
     }
     Ok(())

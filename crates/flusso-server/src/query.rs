@@ -41,6 +41,8 @@ pub enum Event {
     Final(&'static str),
     /// The query failed.
     Error(String),
+    /// A pull query's last row was sent.
+    End,
 }
 
 /// A started query: its events, and the token `/close-query` cancels.
@@ -93,9 +95,11 @@ pub async fn start(
                             break;
                         }
                     }
-                    if let Some(message) = result.final_message {
-                        let _ = tx.send(Event::Final(message)).await;
-                    }
+                    let last = match result.final_message {
+                        Some(message) => Event::Final(message),
+                        None => Event::End,
+                    };
+                    let _ = tx.send(last).await;
                 }
                 done.cancel();
             });
@@ -409,6 +413,7 @@ async fn streamed_rows(
     };
     let mut columns: Vec<(String, SqlType, bool)> = Vec::new();
     let mut print = false;
+    let mut pull_mode = false;
     let render = move |e: Event| -> Option<String> {
         match e {
             Event::Header {
@@ -427,9 +432,20 @@ async fn streamed_rows(
                 let header =
                     json!({"header": {"queryId": query_id, "schema": schema_text(&c, pull)}});
                 columns = c;
-                Some(format!("[{header},\n"))
+                pull_mode = pull;
+                if pull {
+                    // A pull query's rows are all known: a complete JSON array, as ksqlDB's.
+                    Some(format!("[{header}"))
+                } else {
+                    Some(format!("[{header},\n"))
+                }
+            }
+            Event::Row(row) if pull_mode => {
+                Some(format!(",\n{}", streamed_row(&row, columns.len())))
             }
             Event::Row(row) => Some(format!("{},\n", streamed_row(&row, columns.len()))),
+            Event::End => Some("]\n".to_string()),
+            Event::Final(m) if pull_mode => Some(format!(",\n{}]\n", json!({"finalMessage": m}))),
             Event::Text(line) => Some(format!("{line}\n")),
             Event::Final(m) if print => Some(format!("{m}\n")),
             Event::Final(m) => Some(format!("{}]\n", json!({"finalMessage": m}))),
@@ -521,7 +537,7 @@ pub async fn query_stream(
                 Value::Array(row.columns.iter().map(rest_value).collect()).to_string(),
                 false,
             ),
-            Event::Final(_) => return json_array.then(|| "]\n".to_string()),
+            Event::Final(_) | Event::End => return json_array.then(|| "]\n".to_string()),
             Event::Error(m) => (
                 json!({"@type": "generic_error", "error_code": 50000, "message": m}).to_string(),
                 true,
@@ -638,7 +654,7 @@ async fn ws_send(mut socket: WebSocket, mut running: Running) {
             }
             Event::Row(row) => Message::Text(streamed_row(&row, width).to_string().into()),
             Event::Text(line) => Message::Text(line.into()),
-            Event::Final(_) => {
+            Event::Final(_) | Event::End => {
                 let _ = socket.send(close(1000, "done")).await;
                 return;
             }

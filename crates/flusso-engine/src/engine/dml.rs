@@ -95,6 +95,7 @@ impl Engine {
                 sources: vec![source_name],
             },
         );
+        q.restore().await?;
         self.start_query(q);
         Ok(start)
     }

@@ -146,7 +146,9 @@ impl Engine {
                             m.scan()
                         }
                     },
-                    None if source.is_source => self.table_from_topic(&source).await?,
+                    None if source.is_source => {
+                        crate::query::materialized::table_rows(self.inner.log.as_ref(), &source).await?
+                    }
                     None => {
                         return Err(EngineError::statement(format!(
                             "The `{0}` table isn't queryable. To derive a queryable table, you can do 'CREATE TABLE QUERYABLE_{0} AS SELECT * FROM {0}'. See https://cnfl.io/queries for more info.",
@@ -229,49 +231,6 @@ impl Engine {
                 SourceType::Table => None,
             },
         })
-    }
-
-    /// A source table's current rows, read from its topic up to its end.
-    async fn table_from_topic(&self, source: &Source) -> Result<Vec<MatRow>> {
-        let m = crate::query::materialized::Materialized::new();
-        let log = Arc::clone(&self.inner.log);
-        let scan_schema = source.schema.scan_schema(source.window.is_some());
-        let nkeys = source.schema.key().len();
-        let partitions = log.partitions(&source.topic).await?.unwrap_or(0);
-        for p in 0..partitions {
-            let (mut pos, end) = log.offsets(&source.topic, p).await?;
-            while pos < end {
-                let records = log.fetch(&source.topic, p, pos, 1 << 20).await?;
-                let Some(last) = records.last().map(|r| r.offset) else {
-                    break;
-                };
-                let decoded = scan::decode(source, &scan_schema, p, &records)
-                    .map_err(EngineError::Execution)?;
-                let b = &decoded.batch;
-                let ncols = source.schema.ordered().len();
-                let rowtime = b.column_by_name(crate::schema::ROWTIME).cloned();
-                for i in 0..b.num_rows() {
-                    let cell = |c: usize| ScalarValue::try_from_array(b.column(c), i);
-                    let key = (0..nkeys)
-                        .map(cell)
-                        .collect::<std::result::Result<Vec<_>, _>>()?;
-                    let ts = match rowtime.as_ref().map(|a| ScalarValue::try_from_array(a, i)) {
-                        Some(Ok(ScalarValue::Int64(Some(t)))) => t,
-                        _ => 0,
-                    };
-                    if decoded.tombstone[i] {
-                        m.upsert(&key, None, None, ts);
-                    } else {
-                        let value = (nkeys..ncols)
-                            .map(cell)
-                            .collect::<std::result::Result<Vec<_>, _>>()?;
-                        m.upsert(&key, None, Some(&value), ts);
-                    }
-                }
-                pos = last + 1;
-            }
-        }
-        Ok(m.scan())
     }
 }
 

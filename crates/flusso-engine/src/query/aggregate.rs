@@ -84,7 +84,7 @@ struct Session {
 }
 
 /// A table source's key: the row it contributed last (its group and arguments).
-type Contribution = (GroupKey, Vec<Vec<ScalarValue>>);
+pub type Contribution = (GroupKey, Vec<Vec<ScalarValue>>);
 
 /// The running state of one aggregation.
 pub struct Aggregator {
@@ -105,6 +105,9 @@ pub struct Aggregator {
     suppress_time: i64,
     /// Groups changed since the last [`Aggregator::take_dirty`].
     dirty: HashSet<(GroupKey, Option<Window>)>,
+    /// Table sources' keys whose contribution changed since the last
+    /// [`Aggregator::take_dirty_contributions`].
+    dirty_contributions: HashSet<Vec<ScalarValue>>,
     /// Records dropped because their window had closed.
     pub late: u64,
 }
@@ -122,6 +125,7 @@ impl Aggregator {
             pending: BTreeMap::new(),
             suppress_time: i64::MIN,
             dirty: HashSet::new(),
+            dirty_contributions: HashSet::new(),
             late: 0,
         }
     }
@@ -196,6 +200,7 @@ impl Aggregator {
                 .collect::<Result<_>>()?;
             if let Some(source_keys) = source_keys {
                 let source_key = source_keys.get(i).cloned().unwrap_or_default();
+                self.dirty_contributions.insert(source_key.clone());
                 if let Some((old_key, old_args)) = self.contributions.remove(&source_key) {
                     if let Some(g) = self.groups.get_mut(&old_key) {
                         for (acc, a) in g.accs.iter_mut().zip(&old_args) {
@@ -447,6 +452,36 @@ impl Aggregator {
                 ((key, window), state)
             })
             .collect()
+    }
+
+    /// Table sources: the keys whose contribution changed since the last call, with what they
+    /// contribute now (`None`: nothing).
+    pub fn take_dirty_contributions(&mut self) -> Vec<(Vec<ScalarValue>, Option<&Contribution>)> {
+        let dirty = std::mem::take(&mut self.dirty_contributions);
+        dirty
+            .into_iter()
+            .map(|k| {
+                let c = self.contributions.get(&k);
+                (k, c)
+            })
+            .collect()
+    }
+
+    /// Restores what a table source's key contributes.
+    pub fn restore_contribution(&mut self, source_key: Vec<ScalarValue>, c: Option<Contribution>) {
+        match c {
+            Some(c) => {
+                self.contributions.insert(source_key, c);
+            }
+            None => {
+                self.contributions.remove(&source_key);
+            }
+        }
+    }
+
+    /// The aggregation's plan.
+    pub fn plan(&self) -> &AggregatePlan {
+        &self.plan
     }
 
     fn lookup(&self, key: &GroupKey, window: Option<Window>) -> Option<&Group> {

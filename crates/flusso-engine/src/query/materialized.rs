@@ -110,3 +110,56 @@ impl Materialized {
             .collect()
     }
 }
+
+/// A table's current rows read from its topic up to its end: the latest record of each key
+/// (and window) wins, tombstones delete.
+pub async fn table_rows(
+    log: &dyn crate::log_client::LogClient,
+    source: &crate::catalog::Source,
+) -> crate::error::Result<Vec<MatRow>> {
+    use crate::error::EngineError;
+    let m = Materialized::new();
+    let windowed = source.window.is_some();
+    let scan_schema = source.schema.scan_schema(windowed);
+    let nkeys = source.schema.key().len();
+    let ncols = source.schema.ordered().len();
+    let partitions = log.partitions(&source.topic).await?.unwrap_or(0);
+    for p in 0..partitions {
+        let (mut pos, end) = log.offsets(&source.topic, p).await?;
+        while pos < end {
+            let records = log.fetch(&source.topic, p, pos, 4 << 20).await?;
+            let Some(last) = records.last().map(|r| r.offset) else {
+                break;
+            };
+            let decoded = super::scan::decode(source, &scan_schema, p, &records)
+                .map_err(EngineError::Execution)?;
+            let b = &decoded.batch;
+            let int = |name: &str, i: usize| -> Option<i64> {
+                match ScalarValue::try_from_array(b.column_by_name(name)?, i).ok()? {
+                    ScalarValue::Int64(v) => v,
+                    _ => None,
+                }
+            };
+            for i in 0..b.num_rows() {
+                let cell = |c: usize| ScalarValue::try_from_array(b.column(c), i);
+                let key = (0..nkeys).map(cell).collect::<Result<Vec<_>, _>>()?;
+                let ts = int(crate::schema::ROWTIME, i).unwrap_or(0);
+                let window = match (
+                    int(crate::schema::WINDOWSTART, i),
+                    int(crate::schema::WINDOWEND, i),
+                ) {
+                    (Some(s), Some(e)) if windowed => Some((s, e)),
+                    _ => None,
+                };
+                if decoded.tombstone[i] {
+                    m.upsert(&key, window, None, ts);
+                } else {
+                    let value = (nkeys..ncols).map(cell).collect::<Result<Vec<_>, _>>()?;
+                    m.upsert(&key, window, Some(&value), ts);
+                }
+            }
+            pos = last + 1;
+        }
+    }
+    Ok(m.scan())
+}

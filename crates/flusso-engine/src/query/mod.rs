@@ -7,8 +7,10 @@
 //! any `WHERE`); on a table, a row failing `WHERE` or a tombstone becomes a tombstone of its key.
 
 pub mod aggregate;
+mod changelog;
 mod fast_json;
 pub mod materialized;
+pub use materialized::table_rows;
 pub mod push;
 pub mod scan;
 pub mod sink;
@@ -44,6 +46,8 @@ pub struct QueryStats {
     pub records_out: AtomicU64,
     /// Records skipped because they failed to decode or evaluate.
     pub errors: AtomicU64,
+    /// Changelog records read while restoring state.
+    pub restored: AtomicU64,
 }
 
 /// A persistent query: `CREATE STREAM ... AS SELECT`, `INSERT INTO ... SELECT`.
@@ -207,6 +211,9 @@ impl PersistentQuery {
                 self.log.produce(&self.sink.topic, p, &recs).await?;
             }
             self.positions.lock().insert(partition, last + 1);
+        }
+        if total > 0 {
+            self.write_changelog().await?;
         }
         Ok(total)
     }

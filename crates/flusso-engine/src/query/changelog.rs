@@ -1,0 +1,257 @@
+//! Durable state of an aggregation: its changelog topic and its restore.
+//!
+//! After each step that changed state, the query appends to `_flusso_query_<ID>_changelog`
+//! (compacted, one partition) one record per changed group, per changed table-source key, and
+//! last its source positions, all in one produce call: the state and the positions it reflects
+//! are written together. On start the topic is read to its end (the latest record of each key
+//! wins), the state rebuilt and reading resumes from the positions recorded with it. After a
+//! clean stop the run continues exactly; after a crash the records read since the last changelog
+//! write are read again (at-least-once output, no lost input).
+//!
+//! Record keys are JSON: `{"g": [group values], "w": [start, end]}` for a group,
+//! `{"c": [source key values]}` for a table source's key, `"positions"` for the positions.
+//! Values are the accumulators' states, the contribution (`{"g": [...], "a": [[args], ...]}`),
+//! or the positions (`{"partition": offset}`); a null value deletes.
+//!
+//! The table's rows for pull queries are rebuilt from the sink topic (the latest row per key).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use datafusion::common::ScalarValue;
+use serde_json::{json, Value as Json};
+
+use super::PersistentQuery;
+use crate::error::{EngineError, Result};
+use crate::log_client::OutRecord;
+use crate::types::SqlType;
+use crate::value::{from_json, to_json};
+
+/// Restore progress, reported in the log every this many records.
+const PROGRESS_EVERY: u64 = 250_000;
+
+fn values_json(values: &[ScalarValue]) -> Json {
+    Json::Array(values.iter().map(to_json).collect())
+}
+
+fn values_from(j: Option<&Json>, types: &[SqlType]) -> Result<Vec<ScalarValue>> {
+    let items = j
+        .and_then(|j| j.as_array())
+        .ok_or_else(|| EngineError::Internal("changelog: values are not an array".into()))?;
+    items
+        .iter()
+        .zip(types)
+        .map(|(v, t)| from_json(v, t).map_err(EngineError::Internal))
+        .collect()
+}
+
+impl PersistentQuery {
+    /// The changelog topic of a stateful query.
+    pub fn changelog_topic(&self) -> String {
+        format!("_flusso_query_{}_changelog", self.id)
+    }
+
+    /// Types of the calls' arguments.
+    fn arg_types(&self) -> Vec<Vec<SqlType>> {
+        let Some(agg) = &self.plan.aggregate else {
+            return Vec::new();
+        };
+        agg.calls
+            .iter()
+            .map(|c| {
+                c.args
+                    .iter()
+                    .map(|a| {
+                        a.data_type(&self.plan.scan_schema)
+                            .ok()
+                            .and_then(|t| SqlType::from_arrow(&t))
+                            .unwrap_or(SqlType::String)
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Appends the state changed since the last call, and the positions, to the changelog.
+    pub(super) async fn write_changelog(&self) -> Result<()> {
+        let Some(state) = &self.aggregator else {
+            return Ok(());
+        };
+        let mut records = Vec::new();
+        {
+            let mut agg = state.lock();
+            for ((key, window), value) in agg.take_dirty() {
+                let k = json!({"g": values_json(&key), "w": window.map(|(s, e)| json!([s, e]))});
+                records.push(OutRecord {
+                    key: Some(k.to_string().into_bytes()),
+                    value: value.map(|v| v.to_string().into_bytes()),
+                    timestamp: 0,
+                    headers: Vec::new(),
+                });
+            }
+            for (source_key, c) in agg.take_dirty_contributions() {
+                let k = json!({"c": values_json(&source_key)});
+                let v = c.map(|(g, args)| {
+                    json!({
+                        "g": values_json(g),
+                        "a": args.iter().map(|a| values_json(a)).collect::<Vec<_>>(),
+                    })
+                });
+                records.push(OutRecord {
+                    key: Some(k.to_string().into_bytes()),
+                    value: v.map(|v| v.to_string().into_bytes()),
+                    timestamp: 0,
+                    headers: Vec::new(),
+                });
+            }
+        }
+        if records.is_empty() {
+            return Ok(());
+        }
+        let positions: serde_json::Map<String, Json> = self
+            .positions
+            .lock()
+            .iter()
+            .map(|(p, o)| (p.to_string(), Json::from(*o)))
+            .collect();
+        records.push(OutRecord {
+            key: Some(b"\"positions\"".to_vec()),
+            value: Some(Json::Object(positions).to_string().into_bytes()),
+            timestamp: 0,
+            headers: Vec::new(),
+        });
+        self.log.produce(&self.changelog_topic(), 0, &records).await
+    }
+
+    /// Rebuilds the state from the changelog and the table's rows from the sink topic; the
+    /// query then resumes from the positions stored with the state.
+    pub async fn restore(&self) -> Result<()> {
+        if self.aggregator.is_some() {
+            self.restore_state().await?;
+        }
+        if let Some(m) = &self.materialized {
+            let started = Instant::now();
+            let rows = super::table_rows(self.log.as_ref(), &self.sink).await?;
+            for r in &rows {
+                m.upsert(&r.key, r.window, Some(&r.value), r.rowtime);
+            }
+            if !rows.is_empty() {
+                tracing::info!(query = %self.id, rows = rows.len(), ms = started.elapsed().as_millis() as u64, "table rows restored");
+            }
+        }
+        Ok(())
+    }
+
+    async fn restore_state(&self) -> Result<()> {
+        let Some(state) = &self.aggregator else {
+            return Ok(());
+        };
+        let topic = self.changelog_topic();
+        self.log.create_topic(&topic, 1, true).await?;
+        let (mut pos, end) = self.log.offsets(&topic, 0).await?;
+        if pos >= end {
+            return Ok(());
+        }
+        let started = Instant::now();
+        let agg_plan = state.lock().plan().clone();
+        let group_types = agg_plan.group_types.clone();
+        let source_key_types: Vec<SqlType> = self
+            .plan
+            .source
+            .schema
+            .key()
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect();
+        let arg_types = self.arg_types();
+        // The latest record of each key wins: collect, then apply.
+        let mut latest: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
+        let mut read = 0u64;
+        while pos < end {
+            let records = self.log.fetch(&topic, 0, pos, 4 << 20).await?;
+            let Some(last) = records.last().map(|r| r.offset) else {
+                break;
+            };
+            for r in records {
+                if let Some(k) = r.key {
+                    latest.insert(k.to_vec(), r.value.map(|v| v.to_vec()));
+                }
+                read += 1;
+                if read.is_multiple_of(PROGRESS_EVERY) {
+                    self.stats.restored.store(read, Ordering::Relaxed);
+                    tracing::info!(query = %self.id, records = read, of = end, "restoring state");
+                }
+            }
+            pos = last + 1;
+        }
+        let mut agg = state.lock();
+        let mut groups = 0u64;
+        for (k, v) in latest {
+            let key: Json = serde_json::from_slice(&k)
+                .map_err(|e| EngineError::Internal(format!("changelog key: {e}")))?;
+            let value: Option<Json> = match v {
+                Some(v) => Some(
+                    serde_json::from_slice(&v)
+                        .map_err(|e| EngineError::Internal(format!("changelog value: {e}")))?,
+                ),
+                None => None,
+            };
+            if key.as_str() == Some("positions") {
+                if let Some(Json::Object(ps)) = value {
+                    let mut positions = self.positions.lock();
+                    for (p, o) in ps {
+                        if let (Ok(p), Some(o)) = (p.parse::<i32>(), o.as_i64()) {
+                            positions.insert(p, o);
+                        }
+                    }
+                }
+            } else if let Some(g) = key.get("g") {
+                let group = values_from(Some(g), &group_types)?;
+                let window = key.get("w").and_then(|w| {
+                    let w = w.as_array()?;
+                    Some((w.first()?.as_i64()?, w.get(1)?.as_i64()?))
+                });
+                match value {
+                    Some(state) => {
+                        agg.restore(group, window, &state)?;
+                        groups += 1;
+                    }
+                    None => agg.remove(&group, window),
+                }
+            } else if let Some(c) = key.get("c") {
+                let source_key = values_from(Some(c), &source_key_types)?;
+                let contribution = match value {
+                    Some(v) => {
+                        let g = values_from(v.get("g"), &group_types)?;
+                        let args = v
+                            .get("a")
+                            .and_then(|a| a.as_array())
+                            .map(|a| a.to_vec())
+                            .unwrap_or_default();
+                        let args = args
+                            .iter()
+                            .zip(&arg_types)
+                            .map(|(a, t)| values_from(Some(a), t))
+                            .collect::<Result<Vec<_>>>()?;
+                        Some((g, args))
+                    }
+                    None => None,
+                };
+                agg.restore_contribution(source_key, contribution);
+            }
+        }
+        // What was restored is not a change to write again.
+        let _ = agg.take_dirty();
+        let _ = agg.take_dirty_contributions();
+        self.stats.restored.store(read, Ordering::Relaxed);
+        tracing::info!(
+            query = %self.id,
+            records = read,
+            groups,
+            ms = started.elapsed().as_millis() as u64,
+            "state restored from the changelog"
+        );
+        Ok(())
+    }
+}

@@ -29,6 +29,9 @@ pub enum BenchCommand {
     Sql(crate::bench_sql::SqlBenchArgs),
     /// The REST API: push-query latency, inserts-stream throughput, concurrent push queries.
     Rest(crate::bench_rest::RestBenchArgs),
+    /// Aggregations: windowed COUNT/SUM throughput, streaming vs batch, state restore, pull
+    /// query lookups.
+    Agg(crate::bench_agg::AggBenchArgs),
 }
 
 /// Options of `flusso bench log`.
@@ -54,6 +57,7 @@ pub fn run(what: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Groups(args) => crate::bench_groups::run(args),
         BenchCommand::Sql(args) => crate::bench_sql::run(args),
         BenchCommand::Rest(args) => crate::bench_rest::run(args),
+        BenchCommand::Agg(args) => crate::bench_agg::run(args),
     }
 }
 

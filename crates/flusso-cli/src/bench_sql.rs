@@ -43,7 +43,7 @@ pub(crate) fn cpu_seconds() -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
-fn record(i: usize) -> Vec<u8> {
+pub(crate) fn record(i: usize) -> Vec<u8> {
     let areas = ["north", "south", "east", "west"];
     let mut v = format!(
         "{{\"id\":{i},\"sensor\":\"sensor-{:05}\",\"temp\":{:.2},\"humidity\":{},\"area\":\"{}\",\"firmware\":\"v1.{}.{}\",\"note\":\"",
@@ -68,31 +68,7 @@ pub fn run(args: SqlBenchArgs) -> anyhow::Result<()> {
         let log = Log::open(LogConfig::new(tmp.path()))?;
         let client = EmbeddedLog::new(log.clone());
         client.create_topic("readings", args.partitions, false).await?;
-        let mut bytes = 0usize;
-        let per_batch = 256;
-        let mut i = 0;
-        while i < args.records {
-            let mut batches: BTreeMap<i32, BatchBuilder> = BTreeMap::new();
-            let end = (i + per_batch * args.partitions as usize).min(args.records);
-            let values: Vec<(i32, Vec<u8>, Vec<u8>)> = (i..end)
-                .map(|j| {
-                    (j as i32 % args.partitions, format!("sensor-{:05}", j % 10_000).into_bytes(), record(j))
-                })
-                .collect();
-            for (p, k, v) in &values {
-                bytes += v.len();
-                batches.entry(*p).or_default().push(&Record {
-                    key: Some(k),
-                    value: Some(v),
-                    headers: vec![],
-                    timestamp: 1_700_000_000_000 + *p as i64,
-                });
-            }
-            for (p, mut b) in batches {
-                log.append("readings", p, &b.finish())?;
-            }
-            i = end;
-        }
+        let bytes = write_readings(&log, args.records, args.partitions)?;
         println!(
             "input: {} records of {} bytes of JSON ({:.0} MB) in {} partition(s)",
             args.records,
@@ -141,4 +117,33 @@ pub fn run(args: SqlBenchArgs) -> anyhow::Result<()> {
         log.shutdown()?;
         anyhow::Ok(())
     })
+}
+
+/// Appends `records` sensor readings (256-byte JSON values, keyed by sensor, 1 ms apart in
+/// event time) to topic `readings`; returns the bytes of JSON written.
+pub(crate) fn write_readings(log: &Log, records: usize, partitions: i32) -> anyhow::Result<usize> {
+    let mut bytes = 0usize;
+    let per_batch = 256;
+    let mut i = 0;
+    while i < records {
+        let mut batches: BTreeMap<i32, BatchBuilder> = BTreeMap::new();
+        let end = (i + per_batch * partitions as usize).min(records);
+        for j in i..end {
+            let p = j as i32 % partitions;
+            let k = format!("sensor-{:05}", j % 10_000).into_bytes();
+            let v = record(j);
+            bytes += v.len();
+            batches.entry(p).or_default().push(&Record {
+                key: Some(&k),
+                value: Some(&v),
+                headers: vec![],
+                timestamp: 1_700_000_000_000 + j as i64,
+            });
+        }
+        for (p, mut b) in batches {
+            log.append("readings", p, &b.finish())?;
+        }
+        i = end;
+    }
+    Ok(bytes)
 }

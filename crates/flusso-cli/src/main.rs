@@ -2,6 +2,7 @@
 //! `flusso bench log` measures the log.
 
 mod bench;
+mod bench_agg;
 mod bench_groups;
 mod bench_rest;
 mod bench_sql;

@@ -23,8 +23,8 @@ pub mod value;
 
 pub use catalog::{Catalog, Source, WindowInfo};
 pub use engine::{
-    fields_json, properties, schema_json, Engine, EngineConfig, PullResult, Session,
-    StatementResult, COMMAND_TOPIC,
+    fields_json, properties, schema_json, AggregateComparison, Engine, EngineConfig, PullResult,
+    Session, StatementResult, COMMAND_TOPIC,
 };
 pub use error::{EngineError, Result};
 pub use format::{Format, FormatKind};

@@ -76,7 +76,7 @@ impl Engine {
         }
         let sink_partitions = self.inner.log.partitions(&sink.topic).await?.unwrap_or(1);
         let source_name = plan.source.name.clone();
-        let q = Arc::new(PersistentQuery::new(
+        let mut q = PersistentQuery::new(
             id.clone(),
             sql.to_string(),
             plan,
@@ -85,7 +85,19 @@ impl Engine {
             positions,
             Arc::clone(&self.inner.log),
             self.inner.processing_log.clone(),
-        ));
+        );
+        // Caching on: an aggregation emits the latest update per group per step.
+        q.buffered = [
+            "ksql.streams.cache.max.bytes.buffering",
+            "cache.max.bytes.buffering",
+            "ksql.streams.statestore.cache.max.bytes",
+            "statestore.cache.max.bytes",
+        ]
+        .iter()
+        .find_map(|n| ctx.prop(&self.inner.config, n))
+        .and_then(|v| v.parse::<i64>().ok())
+        .is_some_and(|b| b > 0);
+        let q = Arc::new(q);
         self.inner.catalog.write().queries.insert(
             id.clone(),
             QueryInfo {

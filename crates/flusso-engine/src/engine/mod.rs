@@ -2,6 +2,7 @@
 //! accepted DDL statement and persistent query in the command topic, replays that topic at
 //! start-up, and runs persistent queries (as tasks, or stepped by the caller in tests).
 
+mod bench;
 mod ddl;
 mod dml;
 pub mod properties;
@@ -23,6 +24,7 @@ use crate::log_client::{LogClient, OutRecord};
 use crate::processing_log::ProcessingLog;
 use crate::query::PersistentQuery;
 
+pub use bench::AggregateComparison;
 pub use pull::PullResult;
 pub use show::{fields_json, schema_json, StatementResult};
 

@@ -358,10 +358,14 @@ impl Engine {
                     })
                 }
                 ShowTarget::Functions => {
-                    let functions: Vec<Value> = crate::functions::names()
+                    let mut functions: Vec<Value> = crate::functions::names()
                         .into_iter()
                         .map(|n| json!({"name": n, "type": "SCALAR", "category": ""}))
+                        .chain(crate::udaf::NAMES.iter().map(
+                            |n| json!({"name": n, "type": "AGGREGATE", "category": "AGGREGATE"}),
+                        ))
                         .collect();
+                    functions.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
                     json!({"@type": "function_names", "functions": functions})
                 }
                 ShowTarget::Types => {
@@ -406,7 +410,9 @@ impl Engine {
             }
             StatementKind::DescribeFunction { name } => {
                 let upper = name.to_uppercase();
-                if !crate::functions::names().contains(&upper.as_str())
+                let aggregate = crate::udaf::is_aggregate(&upper);
+                if !aggregate
+                    && !crate::functions::names().contains(&upper.as_str())
                     && crate::planner::registry::lookup(&upper).is_none()
                 {
                     return Err(EngineError::statement(format!(
@@ -421,7 +427,7 @@ impl Engine {
                     "version": env!("CARGO_PKG_VERSION"),
                     "path": "internal",
                     "functions": [],
-                    "type": "SCALAR",
+                    "type": if aggregate { "AGGREGATE" } else { "SCALAR" },
                 })
             }
             StatementKind::ExplainQueryId(id) => {

@@ -4,9 +4,9 @@
 //! - `statement ok` / `statement error <regex>` run the text with [`Engine::execute`].
 //! - `FLUSH` (as a statement) steps every persistent query until all are caught up
 //!   ([`Engine::drain`]); the runner also does this before every `query`.
-//! - `query <types>` must be a push query (`SELECT ... EMIT CHANGES LIMIT n`): rows are collected
+//! - `query <types>` is a push query (`SELECT ... EMIT CHANGES LIMIT n`), whose rows are collected
 //!   until the query's channel closes or [`QUERY_TIMEOUT`] passes, so a wrong row count shows up
-//!   as a diff rather than a hang. Values are rendered as ksqlDB text ([`to_text`]), `NULL` for
+//!   as a diff rather than a hang; or a pull query (no `EMIT`): the table's current rows. Values are rendered as ksqlDB text ([`to_text`]), `NULL` for
 //!   NULL and `(empty)` for the empty string.
 //!
 //! Each file has its own `#[test]` (see [`slt_files!`]); `every_slt_file_has_a_test` fails when a
@@ -58,6 +58,17 @@ impl FlussoDb {
 
     async fn query(&mut self, sql: &str) -> Result<DBOutput<DefaultColumnType>, EngineError> {
         self.engine.drain().await?;
+        if !command_word(sql).contains(" EMIT ") {
+            // A pull query: the table's current rows.
+            let result = self.engine.pull_query(sql, &self.session).await?;
+            let types = vec![DefaultColumnType::Any; result.columns.len()];
+            let rows = result
+                .rows
+                .iter()
+                .map(|r| r.iter().map(render).collect())
+                .collect();
+            return Ok(DBOutput::Rows { types, rows });
+        }
         let mut query = self.engine.push_query(sql, &self.session).await?;
         let types = vec![DefaultColumnType::Any; query.columns.len()];
         let mut rows = Vec::new();

@@ -538,13 +538,12 @@ pub fn plan_aggregate(
         });
     }
     if table_source {
-        let mut refused: Vec<String> = resolved
-            .iter()
-            .filter(|c| !c.function.undoable)
-            .map(|c| c.function.name.clone())
-            .collect();
-        refused.sort();
-        refused.dedup();
+        let mut refused: Vec<String> = Vec::new();
+        for c in resolved.iter().filter(|c| !c.function.undoable) {
+            if !refused.contains(&c.function.name) {
+                refused.push(c.function.name.clone());
+            }
+        }
         if !refused.is_empty() {
             let (what, verb) = if refused.len() == 1 {
                 ("function", "cannot")

@@ -201,6 +201,34 @@ impl Aggregator {
             if let Some(source_keys) = source_keys {
                 let source_key = source_keys.get(i).cloned().unwrap_or_default();
                 self.dirty_contributions.insert(source_key.clone());
+                let new_valid = passes && !key.iter().any(|k| k.is_null());
+                if new_valid {
+                    // An update within the same group: one change, one emit.
+                    if let Some((old_key, old_args)) = self.contributions.get(&source_key) {
+                        if *old_key == key {
+                            let old_args = old_args.clone();
+                            if let Some(g) = self.groups.get_mut(&key) {
+                                for (acc, a) in g.accs.iter_mut().zip(&old_args) {
+                                    acc.undo(a);
+                                }
+                                for (acc, a) in g.accs.iter_mut().zip(&args) {
+                                    acc.add(a);
+                                }
+                                g.timestamp = g.timestamp.max(ts);
+                                out.push(Update {
+                                    key: key.clone(),
+                                    window: None,
+                                    results: Some(g.results()),
+                                    timestamp: g.timestamp,
+                                    offset,
+                                });
+                                self.dirty.insert((key.clone(), None));
+                                self.contributions.insert(source_key, (key, args));
+                                continue;
+                            }
+                        }
+                    }
+                }
                 if let Some((old_key, old_args)) = self.contributions.remove(&source_key) {
                     if let Some(g) = self.groups.get_mut(&old_key) {
                         for (acc, a) in g.accs.iter_mut().zip(&old_args) {
@@ -336,9 +364,15 @@ impl Aggregator {
         let unchanged = overlapping.len() == 1
             && sessions[overlapping[0]].start == start
             && sessions[overlapping[0]].end == end;
-        for &i in overlapping.iter().rev() {
-            let old = sessions.remove(i);
-            if !unchanged {
+        let mut removed: Vec<Session> = overlapping
+            .iter()
+            .rev()
+            .map(|&i| sessions.remove(i))
+            .collect();
+        removed.reverse();
+        if !unchanged {
+            // Merged-away sessions are deleted, earliest first.
+            for old in &removed {
                 out.push(Update {
                     key: key.clone(),
                     window: Some((old.start, old.end)),
@@ -348,13 +382,13 @@ impl Aggregator {
                 });
                 self.dirty.insert((key.clone(), Some((old.start, old.end))));
             }
-            // Merge in start order: `merged` holds the later sessions so far.
-            let mut earlier = old.group;
-            for (acc, later) in earlier.accs.iter_mut().zip(merged.accs.iter()) {
-                acc.merge(later.as_ref());
+        }
+        // Fold the sessions in, latest first: each one merged is earlier than what is held.
+        for old in removed.iter().rev() {
+            for (acc, earlier) in merged.accs.iter_mut().zip(old.group.accs.iter()) {
+                acc.merge(earlier.as_ref());
             }
-            earlier.timestamp = earlier.timestamp.max(merged.timestamp);
-            merged = earlier;
+            merged.timestamp = merged.timestamp.max(old.group.timestamp);
         }
         for (acc, a) in merged.accs.iter_mut().zip(args) {
             acc.add(a);

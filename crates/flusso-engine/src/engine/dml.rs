@@ -226,6 +226,20 @@ impl Engine {
             schema.value().len(),
             default_wrap,
         )?;
+        if let Some(agg) = &plan.aggregate {
+            let simple = matches!(value_format.kind, FormatKind::Delimited | FormatKind::Kafka);
+            let complex = agg.calls.iter().any(|c| {
+                matches!(
+                    c.function.return_type,
+                    SqlType::Array(_) | SqlType::Map(..) | SqlType::Struct(_)
+                )
+            });
+            if simple && complex {
+                return Err(EngineError::statement(
+                    "One of the functions used in the statement has an intermediate type that the value format can not handle. Please remove the function or change the format.",
+                ));
+            }
+        }
         check_formats(&key_format, &value_format, &schema)?;
         let prefix = ctx
             .prop(&self.inner.config, "ksql.output.topic.name.prefix")

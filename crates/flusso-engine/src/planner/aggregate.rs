@@ -666,7 +666,7 @@ pub fn plan_aggregate(
             "The projection contains no value columns.",
         ));
     }
-    let mut seen = std::collections::HashSet::new();
+    let mut seen: std::collections::HashSet<String> = keys.iter().map(|k| k.name.clone()).collect();
     for c in &values {
         if !seen.insert(c.name.clone()) && persistent {
             return Err(EngineError::statement(format!(

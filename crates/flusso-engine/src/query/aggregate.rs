@@ -341,7 +341,8 @@ impl Aggregator {
         grace: i64,
         out: &mut Vec<Update>,
     ) {
-        let close_time = self.stream_time - grace;
+        // A session closes `gap` after its end, then stays open `grace` longer.
+        let close_time = self.stream_time - grace - gap;
         let fresh = self.new_group(ts);
         let sessions = self.sessions.entry(key.clone()).or_default();
         let overlapping: Vec<usize> = sessions

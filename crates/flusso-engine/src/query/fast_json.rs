@@ -40,6 +40,8 @@ impl FastJson {
             && matches!(sink.key_format.kind, FormatKind::Kafka | FormatKind::None)
             && plan.keys.len() <= 1
             && sink.timestamp.is_none()
+            && sink.window.is_none()
+            && plan.aggregate.is_none()
             && plan
                 .values
                 .iter()

@@ -154,6 +154,7 @@ macro_rules! slt_files {
 }
 
 slt_files! {
+    aggregate_functions => "aggregate_functions.slt",
     case_cast => "case_cast.slt",
     errors => "errors.slt",
     filter => "filter.slt",
@@ -166,6 +167,7 @@ slt_files! {
     partition_by => "partition_by.slt",
     projection => "projection.slt",
     structs_arrays_maps => "structs_arrays_maps.slt",
+    windows => "windows.slt",
 }
 
 #[test]

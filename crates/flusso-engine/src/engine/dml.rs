@@ -228,12 +228,10 @@ impl Engine {
         )?;
         if let Some(agg) = &plan.aggregate {
             let simple = matches!(value_format.kind, FormatKind::Delimited | FormatKind::Kafka);
-            let complex = agg.calls.iter().any(|c| {
-                matches!(
-                    c.function.return_type,
-                    SqlType::Array(_) | SqlType::Map(..) | SqlType::Struct(_)
-                )
-            });
+            let complex = agg
+                .calls
+                .iter()
+                .any(|c| c.function.intermediate_is_nested());
             if simple && complex {
                 return Err(EngineError::statement(
                     "One of the functions used in the statement has an intermediate type that the value format can not handle. Please remove the function or change the format.",

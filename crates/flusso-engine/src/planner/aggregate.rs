@@ -531,7 +531,9 @@ pub fn plan_aggregate(
             arg_info.push(AggregateArg { sql_type, literal });
             arg_exprs.push(p);
         }
-        let function = udaf::resolve(name, &arg_info).map_err(EngineError::statement)?;
+        let texts: Vec<String> = args.iter().map(ksql_text).collect();
+        let function =
+            udaf::resolve_call(name, &arg_info, &texts).map_err(EngineError::statement)?;
         resolved.push(AggregateCall {
             function,
             args: arg_exprs,

@@ -119,12 +119,30 @@ async fn run(
             if decoded.batch.num_rows() == 0 {
                 continue;
             }
-            let rows = match (&plan.aggregate, aggregator.as_mut()) {
-                (Some(agg), Some(state)) => {
-                    aggregate_rows(&plan, agg, state, &decoded.batch, &decoded.tombstone)?
+            if let (Some(agg), Some(state)) = (&plan.aggregate, aggregator.as_mut()) {
+                // An aggregation's changes: rows, and tombstones of rows shown before.
+                for row in aggregate_rows(&plan, agg, state, &decoded.batch, &decoded.tombstone)? {
+                    let tombstone = row.value.is_none();
+                    let k = (row.key.clone(), row.window);
+                    if tombstone && !shown.remove(&k) {
+                        continue;
+                    }
+                    if !tombstone {
+                        shown.insert(k);
+                    }
+                    let mut columns = row.key;
+                    columns.extend(row.projected);
+                    if tx.send(Ok(PushRow { columns, tombstone })).await.is_err() {
+                        return Ok(());
+                    }
+                    remaining -= 1;
+                    if remaining == 0 {
+                        return Ok(());
+                    }
                 }
-                _ => project(&plan, &decoded.batch, &decoded.tombstone)?,
-            };
+                continue;
+            }
+            let rows = project(&plan, &decoded.batch, &decoded.tombstone)?;
             for row in rows {
                 let tombstone = row.value.is_none();
                 let value = match row.value {
@@ -140,15 +158,6 @@ async fn run(
                 };
                 if is_table && row.key.len() == 1 && row.key[0].is_null() {
                     continue;
-                }
-                if plan.aggregate.is_some() {
-                    let k = (row.key.clone(), row.window);
-                    if tombstone && !shown.remove(&k) {
-                        continue;
-                    }
-                    if !tombstone {
-                        shown.insert(k);
-                    }
                 }
                 let mut columns = row.key;
                 columns.extend(value);
@@ -181,30 +190,30 @@ fn aggregate_rows(
     state: &mut super::aggregate::Aggregator,
     batch: &datafusion::arrow::record_batch::RecordBatch,
     tombstone: &[bool],
-) -> Result<Vec<super::OutRow>> {
-    let mut updates = Vec::new();
-    for i in 0..batch.num_rows() {
-        let row = batch.slice(i, 1);
-        let pass = super::stateful::pass_mask(plan, &row, &tombstone[i..=i]);
-        let inputs = state.evaluate(&row);
+) -> Result<Vec<super::stateful::AggRow>> {
+    let evaluate = |state: &super::aggregate::Aggregator,
+                    rows: &datafusion::arrow::record_batch::RecordBatch,
+                    tombstone: &[bool]| {
+        let pass = super::stateful::pass_mask(plan, rows, tombstone)?;
+        let inputs = state.evaluate(rows)?;
         let keys = match agg.table_source {
-            true => super::stateful::source_keys(plan, &row).map(Some),
-            false => Ok(None),
+            true => Some(super::stateful::source_keys(plan, rows)?),
+            false => None,
         };
-        // A row that cannot be evaluated is skipped, as a persistent query logs and skips it.
-        if let (Ok(pass), Ok(inputs), Ok(keys)) = (pass, inputs, keys) {
-            updates.extend(state.update(&inputs, &pass, keys.as_deref())?);
+        Ok::<_, EngineError>((pass, inputs, keys))
+    };
+    let mut updates = Vec::new();
+    match evaluate(state, batch, tombstone) {
+        Ok((pass, inputs, keys)) => updates = state.update(&inputs, &pass, keys.as_deref())?,
+        Err(_) => {
+            // A row that cannot be evaluated is skipped, as a persistent query logs and skips it.
+            for i in 0..batch.num_rows() {
+                let row = batch.slice(i, 1);
+                if let Ok((pass, inputs, keys)) = evaluate(state, &row, &tombstone[i..=i]) {
+                    updates.extend(state.update(&inputs, &pass, keys.as_deref())?);
+                }
+            }
         }
     }
-    let rows = super::stateful::project_updates(plan, agg, &updates)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| super::OutRow {
-            offset: r.offset,
-            key: r.key,
-            value: r.value,
-            timestamp: r.timestamp,
-            window: r.window,
-        })
-        .collect())
+    super::stateful::project_updates(plan, agg, &updates)
 }

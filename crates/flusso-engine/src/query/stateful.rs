@@ -64,6 +64,9 @@ pub struct AggRow {
     pub window: Option<(i64, i64)>,
     /// Value columns; `None` for a tombstone.
     pub value: Option<Vec<ScalarValue>>,
+    /// The value columns as computed, also for a tombstone (its aggregates are NULL): what a
+    /// push query shows.
+    pub projected: Vec<ScalarValue>,
     /// Event time.
     pub timestamp: i64,
     /// Offset of the source record (-1 when unknown).
@@ -109,21 +112,17 @@ pub(crate) fn project_updates(
             .map_err(EngineError::Execution)?;
         let passes =
             u.results.is_some() && having.as_ref().is_none_or(|h| h.is_valid(i) && h.value(i));
-        let value = if passes {
-            Some(
-                values
-                    .iter()
-                    .map(|a| sink::cell(a, i))
-                    .collect::<std::result::Result<Vec<_>, _>>()
-                    .map_err(EngineError::Execution)?,
-            )
-        } else {
-            None
-        };
+        let projected = values
+            .iter()
+            .map(|a| sink::cell(a, i))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(EngineError::Execution)?;
+        let value = passes.then(|| projected.clone());
         out.push(AggRow {
             key,
             window: u.window,
             value,
+            projected,
             timestamp: u.timestamp,
             offset: u.offset,
         });

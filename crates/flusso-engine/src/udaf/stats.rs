@@ -218,7 +218,7 @@ impl Accumulator for Correlation {
     fn merge(&mut self, other: &dyn Accumulator) {
         if let Some(o) = downcast::<Correlation>(other) {
             for (s, t) in self.sums.iter_mut().zip(o.sums) {
-                *s = t + *s;
+                *s += t;
             }
             self.count = o.count.wrapping_add(self.count);
         }

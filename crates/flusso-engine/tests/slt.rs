@@ -167,6 +167,7 @@ slt_files! {
     partition_by => "partition_by.slt",
     projection => "projection.slt",
     structs_arrays_maps => "structs_arrays_maps.slt",
+    table_aggregation => "table_aggregation.slt",
     windows => "windows.slt",
 }
 

@@ -412,11 +412,8 @@ impl<'a> Harness<'a> {
         };
         for input in inputs {
             let topic = input.get("topic").and_then(|t| t.as_str()).unwrap_or("");
-            if input.get("window").is_some() {
-                return Err("windowed input keys are not supported yet".into());
-            }
             let source = self.reader_of(topic);
-            let key = encode_side(source.as_deref(), input.get("key"), true)?;
+            let (key, partition_key) = super::run::input_key(source.as_deref(), input)?;
             let value = encode_side(source.as_deref(), input.get("value"), false)?;
             let timestamp = input.get("timestamp").and_then(|t| t.as_i64()).unwrap_or(0);
             let headers = decode_headers(input.get("headers"))?;
@@ -426,7 +423,7 @@ impl<'a> Harness<'a> {
                 .await
                 .map_err(|e| e.to_string())?
                 .unwrap_or(1);
-            let partition = match &key {
+            let partition = match &partition_key {
                 Some(k) => flusso_engine::partition_for(k, partitions),
                 None => 0,
             };

@@ -156,19 +156,7 @@ async fn run_in(v: &Variant, log: Arc<dyn LogClient>) -> Result<(), String> {
         for input in inputs {
             let topic = input.get("topic").and_then(|t| t.as_str()).unwrap_or("");
             let source = reader_of(topic);
-            let mut key = encode_side(source.as_deref(), input.get("key"), true)?;
-            let partition_key = key.clone();
-            if let Some(w) = input.get("window") {
-                let info = source
-                    .as_ref()
-                    .and_then(|s| s.window)
-                    .ok_or("a windowed input for a source without WINDOW_TYPE")?;
-                let start = w.get("start").and_then(|x| x.as_i64()).unwrap_or(0);
-                let end = w.get("end").and_then(|x| x.as_i64()).unwrap_or(0);
-                let mut k = key.unwrap_or_default();
-                flusso_engine::window_suffix(&mut k, info, start, end);
-                key = Some(k);
-            }
+            let (key, partition_key) = input_key(source.as_deref(), input)?;
             let value = encode_side(source.as_deref(), input.get("value"), false)?;
             let timestamp = input.get("timestamp").and_then(|t| t.as_i64()).unwrap_or(0);
             let headers = decode_headers(input.get("headers"))?;
@@ -589,4 +577,24 @@ async fn check_post(engine: &Engine, case: &Json) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// An input record's key bytes (with its window when it has one) and the bytes its partition is
+/// chosen from (the key without the window).
+pub(super) fn input_key(
+    source: Option<&Source>,
+    input: &Json,
+) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>), String> {
+    let key = encode_side(source, input.get("key"), true)?;
+    let Some(w) = input.get("window") else {
+        return Ok((key.clone(), key));
+    };
+    let info = source
+        .and_then(|s| s.window)
+        .ok_or("a windowed input for a source without WINDOW_TYPE")?;
+    let start = w.get("start").and_then(|x| x.as_i64()).unwrap_or(0);
+    let end = w.get("end").and_then(|x| x.as_i64()).unwrap_or(0);
+    let mut k = key.clone().unwrap_or_default();
+    flusso_engine::window_suffix(&mut k, info, start, end);
+    Ok((Some(k), key))
 }

@@ -450,10 +450,23 @@ fn check_key_predicates(query: &Query, source: &Source, range_scans: bool) -> Re
                             "A comparison must be between a key column and a resolvable expression.",
                         ));
                     }
+                    if *op == BinaryOperator::NotEq {
+                        return Err(EngineError::statement(format!(
+                            "Bound on key columns '[{key_list}]' must currently be '='. "
+                        )));
+                    }
                     compared.push((key, *op == BinaryOperator::Eq));
                 }
                 SqlExpr::InList { expr, list, .. } => {
                     if let Some(k) = key_of(expr) {
+                        if list
+                            .iter()
+                            .any(|e| matches!(e, SqlExpr::Value(v) if v.value == Value::Null))
+                        {
+                            return Err(EngineError::statement(format!(
+                                "Primary key columns can not be NULL: ({k} = null)"
+                            )));
+                        }
                         if list.iter().any(columns_in) {
                             return Err(EngineError::statement(
                                 "A comparison must be between a key column and a resolvable expression.",

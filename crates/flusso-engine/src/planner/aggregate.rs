@@ -298,9 +298,12 @@ pub fn plan_aggregate(
                 "EMIT FINAL is only supported for windowed aggregations.",
             ));
         }
-        return Err(EngineError::statement(
-            "Aggregate functions need a GROUP BY clause.",
-        ));
+        // A push query may aggregate everything into one group; a table needs a key.
+        if persistent {
+            return Err(EngineError::statement(
+                "Aggregate functions need a GROUP BY clause.",
+            ));
+        }
     }
     if source.value_format.kind == crate::format::FormatKind::Kafka {
         return Err(EngineError::statement(format!(
@@ -826,4 +829,12 @@ impl VisitorMut for AggregateArgs<'_> {
         }
         ControlFlow::Continue(())
     }
+}
+
+/// Whether a projection calls an aggregate function.
+pub fn projection_aggregates(query: &Query) -> bool {
+    query.projection.iter().any(|i| match i {
+        SelectItem::Expr { expr, .. } => aggregate_in(expr).is_some(),
+        _ => false,
+    })
 }

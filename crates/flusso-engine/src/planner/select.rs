@@ -162,7 +162,11 @@ pub fn plan_select(
     if !query.joins.is_empty() {
         return Err(EngineError::statement("joins are not supported yet"));
     }
-    if query.window.is_some() || !query.group_by.is_empty() || query.having.is_some() {
+    if query.window.is_some()
+        || !query.group_by.is_empty()
+        || query.having.is_some()
+        || (!persistent && query.emit.is_some() && super::aggregate::projection_aggregates(query))
+    {
         return super::aggregate::plan_aggregate(query, source, types, sink_name, persistent);
     }
     let (scan_schema, df_schema, scope) = source_scope(&source, &query.from.alias);

@@ -122,7 +122,7 @@ pub fn run(args: AggBenchArgs) -> anyhow::Result<()> {
             .aggregate_vs_batch(
                 "READINGS",
                 &format!("{WINDOWED} EMIT CHANGES;"),
-                "SELECT SENSOR, ROWTIME - ROWTIME % 60000 AS WS, COUNT(*), SUM(TEMP) FROM t GROUP BY SENSOR, ROWTIME - ROWTIME % 60000",
+                "SELECT \"SENSOR\", \"ROWTIME\" - \"ROWTIME\" % 60000 AS ws, COUNT(*), SUM(\"TEMP\") FROM t GROUP BY \"SENSOR\", \"ROWTIME\" - \"ROWTIME\" % 60000",
             )
             .await?;
         println!(

@@ -434,17 +434,26 @@ impl Engine {
 
     /// Commits every query's offsets and stops their tasks (clean shutdown).
     pub async fn shutdown(&self) {
-        let handles: Vec<_> = self.inner.tasks.lock().drain().collect();
-        for (_, h) in &handles {
-            h.abort();
-        }
-        for (_, h) in handles {
-            let _ = h.await;
-        }
+        let mut handles: HashMap<String, tokio::task::JoinHandle<()>> =
+            self.inner.tasks.lock().drain().collect();
         for q in self.queries() {
-            if let Err(e) = q.commit().await {
+            let result = match handles.remove(&q.id) {
+                Some(task) => q.stop(task).await,
+                None => {
+                    async {
+                        q.write_changelog_now().await?;
+                        q.commit().await
+                    }
+                    .await
+                }
+            };
+            if let Err(e) = result {
                 tracing::warn!(query = %q.id, error = %e, "final commit failed");
             }
+        }
+        for (_, h) in handles {
+            h.abort();
+            let _ = h.await;
         }
     }
 

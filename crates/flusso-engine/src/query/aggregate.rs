@@ -21,7 +21,9 @@
 //! their retention are dropped cheaply); every group changed by a step is reported by
 //! [`Aggregator::take_dirty`] for the changelog.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+
+use datafusion::common::{HashMap, HashSet};
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, Int64Array};
@@ -270,25 +272,33 @@ impl Aggregator {
                         if end + grace <= self.stream_time || ts < 0 {
                             self.late += 1;
                         } else {
-                            let fresh = self.new_group(ts);
-                            let g = self
-                                .windows
-                                .entry(start)
-                                .or_default()
-                                .entry(key.clone())
-                                .or_insert(fresh);
-                            for (acc, a) in g.accs.iter_mut().zip(&args) {
-                                acc.add(a);
+                            let window = self.windows.entry(start).or_default();
+                            if !window.contains_key(&key) {
+                                let fresh = Group {
+                                    accs: self
+                                        .plan
+                                        .calls
+                                        .iter()
+                                        .map(|c| c.function.create())
+                                        .collect(),
+                                    timestamp: ts,
+                                };
+                                window.insert(key.clone(), fresh);
                             }
-                            g.timestamp = g.timestamp.max(ts);
-                            out.push(Update {
-                                key: key.clone(),
-                                window: Some((start, end)),
-                                results: Some(g.results()),
-                                timestamp: g.timestamp,
-                                offset,
-                            });
-                            self.dirty.insert((key.clone(), Some((start, end))));
+                            if let Some(g) = window.get_mut(&key) {
+                                for (acc, a) in g.accs.iter_mut().zip(&args) {
+                                    acc.add(a);
+                                }
+                                g.timestamp = g.timestamp.max(ts);
+                                out.push(Update {
+                                    key: key.clone(),
+                                    window: Some((start, end)),
+                                    results: Some(g.results()),
+                                    timestamp: g.timestamp,
+                                    offset,
+                                });
+                                self.dirty.insert((key.clone(), Some((start, end))));
+                            }
                         }
                         start += advance;
                     }
@@ -314,8 +324,13 @@ impl Aggregator {
         offset: i64,
         out: &mut Vec<Update>,
     ) {
-        let fresh = self.new_group(ts);
-        let g = self.groups.entry(key.clone()).or_insert(fresh);
+        if !self.groups.contains_key(&key) {
+            let fresh = self.new_group(ts);
+            self.groups.insert(key.clone(), fresh);
+        }
+        let Some(g) = self.groups.get_mut(&key) else {
+            return;
+        };
         for (acc, a) in g.accs.iter_mut().zip(args) {
             acc.add(a);
         }

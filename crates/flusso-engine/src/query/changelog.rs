@@ -73,6 +73,12 @@ impl PersistentQuery {
             .collect()
     }
 
+    /// Writes the pending state now, between steps.
+    pub async fn write_changelog_now(&self) -> Result<()> {
+        let _guard = self.step_lock.lock().await;
+        self.write_changelog().await
+    }
+
     /// Appends the state changed since the last call, and the positions, to the changelog.
     pub(super) async fn write_changelog(&self) -> Result<()> {
         let Some(state) = &self.aggregator else {

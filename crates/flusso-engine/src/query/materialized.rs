@@ -4,7 +4,9 @@
 //! Rows are held as values, not bytes, so a key lookup is one hash probe and a scan builds Arrow
 //! columns directly.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use datafusion::common::HashMap;
 
 use datafusion::common::ScalarValue;
 use parking_lot::RwLock;
@@ -52,6 +54,13 @@ impl Materialized {
         let mut rows = self.rows.write();
         match value {
             Some(v) => {
+                if let Some(row) = rows.get_mut(key).and_then(|w| w.get_mut(&window)) {
+                    // An update in place: no new key.
+                    row.value.clear();
+                    row.value.extend_from_slice(v);
+                    row.rowtime = rowtime;
+                    return;
+                }
                 rows.entry(key.to_vec()).or_default().insert(
                     window,
                     MatRow {

@@ -37,6 +37,9 @@ use crate::processing_log::ProcessingLog;
 /// Records read per partition per step.
 const FETCH_BYTES: usize = 1 << 20;
 
+/// How often a stateful query writes its changed state to its changelog while input flows.
+const CHANGELOG_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Counters of one query.
 #[derive(Debug, Default)]
 pub struct QueryStats {
@@ -83,6 +86,8 @@ pub struct PersistentQuery {
     /// Caching on (`cache.max.bytes.buffering` > 0): an aggregation emits only the latest
     /// update of each group per step.
     pub buffered: bool,
+    /// When the changelog was last written.
+    changelog_written: Mutex<std::time::Instant>,
 }
 
 impl PersistentQuery {
@@ -152,6 +157,7 @@ impl PersistentQuery {
             materialized: (sink_for_fast.source_type == SourceType::Table)
                 .then(|| Arc::new(materialized::Materialized::new())),
             buffered: false,
+            changelog_written: Mutex::new(std::time::Instant::now()),
         }
     }
 
@@ -168,6 +174,16 @@ impl PersistentQuery {
             .iter()
             .map(|(p, o)| (topic.clone(), *p, *o))
             .collect()
+    }
+
+    /// Stops the query's task between two steps, then writes its pending state to the changelog
+    /// and commits its positions: a clean stop, after which a restart continues exactly.
+    pub async fn stop(&self, task: tokio::task::JoinHandle<()>) -> Result<()> {
+        let _guard = self.step_lock.lock().await;
+        task.abort();
+        let _ = task.await;
+        self.write_changelog().await?;
+        self.commit().await
     }
 
     /// Commits the current positions.
@@ -212,8 +228,11 @@ impl PersistentQuery {
             }
             self.positions.lock().insert(partition, last + 1);
         }
-        if total > 0 {
+        // State goes to the changelog at most every CHANGELOG_INTERVAL while input flows, and
+        // whenever the query has caught up (changes to one group in between are written once).
+        if total == 0 || self.changelog_written.lock().elapsed() >= CHANGELOG_INTERVAL {
             self.write_changelog().await?;
+            *self.changelog_written.lock() = std::time::Instant::now();
         }
         Ok(total)
     }

@@ -82,7 +82,7 @@ impl Engine {
             let pass = BooleanArray::from(vec![true; b.num_rows()]);
             let inputs = state.evaluate(b)?;
             updates += state.update(&inputs, &pass, None)?.len();
-            let _ = state.take_dirty();
+            state.clear_dirty();
         }
         let streaming_secs = t0.elapsed().as_secs_f64();
         let streaming_groups = state.len();

@@ -116,6 +116,9 @@ impl Engine {
         let source = self.source(&query.from.name).ok_or_else(|| {
             EngineError::statement(format!("{} does not exist.", query.from.name))
         })?;
+        if let Some(result) = self.star_lookup(query, &source) {
+            return Ok(result);
+        }
         let types = self.inner.catalog.read().types.clone();
         let plan = plan_select(query, Arc::clone(&source), &types, "pull", false)?;
         let n = self
@@ -230,6 +233,78 @@ impl Engine {
                 SourceType::Stream => Some("Query Completed"),
                 SourceType::Table => None,
             },
+        })
+    }
+}
+
+impl Engine {
+    /// The common dashboard query, `SELECT * FROM table WHERE key = literal;`, answered from the
+    /// materialized rows without planning; `None` for anything else.
+    fn star_lookup(&self, query: &Query, source: &Source) -> Option<PullResult> {
+        if source.source_type != SourceType::Table
+            || query.limit.is_some()
+            || !matches!(
+                query.projection.as_slice(),
+                [flusso_sql::ast::SelectItem::Wildcard]
+            )
+            || !matches!(
+                query.selection.as_ref(),
+                Some(SqlExpr::BinaryOp {
+                    op: BinaryOperator::Eq,
+                    ..
+                })
+            )
+        {
+            return None;
+        }
+        let keys = key_lookup(query, source)?;
+        let m = self
+            .queries()
+            .into_iter()
+            .find(|q| q.sink.name == source.name)
+            .and_then(|q| q.materialized.clone())?;
+        let windowed = source.window.is_some();
+        let mut columns: Vec<(String, SqlType, bool)> = source
+            .schema
+            .key()
+            .into_iter()
+            .map(|(n, t)| (n, t, true))
+            .collect();
+        if windowed {
+            columns.push((WINDOWSTART.to_string(), SqlType::Bigint, true));
+            columns.push((WINDOWEND.to_string(), SqlType::Bigint, true));
+        }
+        columns.extend(
+            source
+                .schema
+                .value()
+                .into_iter()
+                .map(|(n, t)| (n, t, false)),
+        );
+        let rows = keys
+            .iter()
+            .flat_map(|k| m.get(k))
+            .map(|r| {
+                let mut row = r.key;
+                if windowed {
+                    let (s, e) = r.window.unzip();
+                    row.push(ScalarValue::Int64(s));
+                    row.push(ScalarValue::Int64(e));
+                }
+                row.extend(r.value);
+                row
+            })
+            .collect();
+        let n = self
+            .inner
+            .seq
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        Some(PullResult {
+            id: format!("query_{n}"),
+            columns,
+            rows,
+            final_message: None,
         })
     }
 }

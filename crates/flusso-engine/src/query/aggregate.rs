@@ -492,6 +492,12 @@ impl Aggregator {
         out
     }
 
+    /// Forgets which groups changed (nothing to write them to).
+    pub fn clear_dirty(&mut self) {
+        self.dirty.clear();
+        self.dirty_contributions.clear();
+    }
+
     /// The groups changed since the last call, with their state (`None`: removed).
     pub fn take_dirty(&mut self) -> Vec<((GroupKey, Option<Window>), Option<Json>)> {
         let dirty = std::mem::take(&mut self.dirty);

@@ -10,12 +10,13 @@
 //!
 //! Record keys are JSON: `{"g": [group values], "w": [start, end]}` for a group,
 //! `{"c": [source key values]}` for a table source's key, `"positions"` for the positions.
+//! A write larger than one batch is split; restore applies only records a positions record
+//! follows, so a write cut short by a crash is ignored as a whole.
 //! Values are the accumulators' states, the contribution (`{"g": [...], "a": [[args], ...]}`),
 //! or the positions (`{"partition": offset}`); a null value deletes.
 //!
 //! The table's rows for pull queries are rebuilt from the sink topic (the latest row per key).
 
-use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
@@ -27,6 +28,9 @@ use crate::error::{EngineError, Result};
 use crate::log_client::OutRecord;
 use crate::types::SqlType;
 use crate::value::{from_json, to_json};
+
+/// Bytes of changelog records per produce call.
+const CHUNK_BYTES: usize = 512 * 1024;
 
 /// Restore progress, reported in the log every this many records.
 const PROGRESS_EVERY: u64 = 250_000;
@@ -127,7 +131,29 @@ impl PersistentQuery {
             timestamp: 0,
             headers: Vec::new(),
         });
-        self.log.produce(&self.changelog_topic(), 0, &records).await
+        self.produce_chunked(records).await
+    }
+
+    /// Appends records to the changelog in batches under the topic's max.message.bytes; the
+    /// last record (the positions) goes last, and restore applies only what a positions
+    /// record follows.
+    async fn produce_chunked(&self, records: Vec<OutRecord>) -> Result<()> {
+        let topic = self.changelog_topic();
+        let mut chunk: Vec<OutRecord> = Vec::new();
+        let mut size = 0usize;
+        for r in records {
+            let n = r.key.as_ref().map_or(0, |k| k.len())
+                + r.value.as_ref().map_or(0, |v| v.len())
+                + 32;
+            if size + n > CHUNK_BYTES && !chunk.is_empty() {
+                self.log.produce(&topic, 0, &chunk).await?;
+                chunk.clear();
+                size = 0;
+            }
+            size += n;
+            chunk.push(r);
+        }
+        self.log.produce(&topic, 0, &chunk).await
     }
 
     /// Rebuilds the state from the changelog and the table's rows from the sink topic; the
@@ -171,8 +197,11 @@ impl PersistentQuery {
             .map(|(_, t)| t)
             .collect();
         let arg_types = self.arg_types();
-        // The latest record of each key wins: collect, then apply.
-        let mut latest: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
+        // The latest record of each key wins: collect, then apply. Records after the last
+        // positions record belong to a write that did not finish: they are ignored.
+        let mut latest: datafusion::common::HashMap<Vec<u8>, Option<Vec<u8>>> =
+            datafusion::common::HashMap::new();
+        let mut pending: Vec<(Vec<u8>, Option<Vec<u8>>)> = Vec::new();
         let mut read = 0u64;
         while pos < end {
             let records = self.log.fetch(&topic, 0, pos, 4 << 20).await?;
@@ -181,7 +210,11 @@ impl PersistentQuery {
             };
             for r in records {
                 if let Some(k) = r.key {
-                    latest.insert(k.to_vec(), r.value.map(|v| v.to_vec()));
+                    let is_positions = k.as_ref() == b"\"positions\"";
+                    pending.push((k.to_vec(), r.value.map(|v| v.to_vec())));
+                    if is_positions {
+                        latest.extend(pending.drain(..));
+                    }
                 }
                 read += 1;
                 if read.is_multiple_of(PROGRESS_EVERY) {
@@ -190,6 +223,32 @@ impl PersistentQuery {
                 }
             }
             pos = last + 1;
+        }
+        if !pending.is_empty() {
+            // An unfinished write: supersede its records with the values restored, so that a
+            // later compaction cannot leave them as the latest of their keys.
+            let mut repair: Vec<OutRecord> = Vec::new();
+            let mut seen = std::collections::HashSet::new();
+            for (k, _) in pending.drain(..) {
+                if seen.insert(k.clone()) {
+                    let value = latest.get(&k).cloned().flatten();
+                    repair.push(OutRecord {
+                        key: Some(k),
+                        value,
+                        timestamp: 0,
+                        headers: Vec::new(),
+                    });
+                }
+            }
+            let positions = latest.get(b"\"positions\"".as_slice()).cloned().flatten();
+            repair.push(OutRecord {
+                key: Some(b"\"positions\"".to_vec()),
+                value: Some(positions.unwrap_or_else(|| b"{}".to_vec())),
+                timestamp: 0,
+                headers: Vec::new(),
+            });
+            tracing::info!(query = %self.id, records = repair.len(), "unfinished changelog write superseded");
+            self.produce_chunked(repair).await?;
         }
         let mut agg = state.lock();
         let mut groups = 0u64;

@@ -579,12 +579,15 @@ async fn check_post(engine: &Engine, case: &Json) -> Result<(), String> {
     Ok(())
 }
 
+/// Key bytes, when there is a key.
+type KeyBytes = Option<Vec<u8>>;
+
 /// An input record's key bytes (with its window when it has one) and the bytes its partition is
 /// chosen from (the key without the window).
 pub(super) fn input_key(
     source: Option<&Source>,
     input: &Json,
-) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>), String> {
+) -> Result<(KeyBytes, KeyBytes), String> {
     let key = encode_side(source, input.get("key"), true)?;
     let Some(w) = input.get("window") else {
         return Ok((key.clone(), key));

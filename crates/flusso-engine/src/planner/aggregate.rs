@@ -579,8 +579,10 @@ pub fn plan_aggregate(
     fields.push(Field::new(ROWTIME, SqlType::Bigint.to_arrow(), true));
     let agg_schema: SchemaRef = Arc::new(Schema::new(fields));
     let agg_df = DFSchema::try_from(agg_schema.as_ref().clone())?;
-    let mut agg_scope = Scope::default();
-    agg_scope.qualifiers = scope.qualifiers.clone();
+    let mut agg_scope = Scope {
+        qualifiers: scope.qualifiers.clone(),
+        ..Default::default()
+    };
     for f in agg_schema.fields() {
         agg_scope
             .columns

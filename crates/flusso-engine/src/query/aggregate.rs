@@ -41,6 +41,9 @@ pub type GroupKey = Vec<ScalarValue>;
 /// A window: start and end, ms.
 pub type Window = (i64, i64);
 
+/// A group and its window, with its state for the changelog (`None`: removed).
+pub type DirtyGroup = ((GroupKey, Option<Window>), Option<Json>);
+
 /// One group's state.
 #[derive(Debug)]
 pub struct Group {
@@ -499,7 +502,7 @@ impl Aggregator {
     }
 
     /// The groups changed since the last call, with their state (`None`: removed).
-    pub fn take_dirty(&mut self) -> Vec<((GroupKey, Option<Window>), Option<Json>)> {
+    pub fn take_dirty(&mut self) -> Vec<DirtyGroup> {
         let dirty = std::mem::take(&mut self.dirty);
         dirty
             .into_iter()

@@ -26,10 +26,13 @@ pub struct MatRow {
     pub rowtime: i64,
 }
 
+/// The rows of one key, by window (`None` for an unwindowed table).
+type Windows = BTreeMap<Option<(i64, i64)>, MatRow>;
+
 /// The current rows of a table: by key, then by window.
 #[derive(Debug, Default)]
 pub struct Materialized {
-    rows: RwLock<HashMap<Vec<ScalarValue>, BTreeMap<Option<(i64, i64)>, MatRow>>>,
+    rows: RwLock<HashMap<Vec<ScalarValue>, Windows>>,
 }
 
 impl Materialized {

@@ -184,7 +184,8 @@ impl PersistentQuery {
         }
         if self.buffered {
             // Caching on: only the latest update of each group in this step.
-            let mut last: HashMap<(Vec<ScalarValue>, Option<(i64, i64)>), usize> = HashMap::new();
+            type GroupWindow = (Vec<ScalarValue>, Option<(i64, i64)>);
+            let mut last: HashMap<GroupWindow, usize> = HashMap::new();
             for (i, u) in updates.iter().enumerate() {
                 last.insert((u.key.clone(), u.window), i);
             }

@@ -7,7 +7,7 @@
   ``/query-stream`` over HTTP/2 cleartext (httpx), ``/inserts-stream`` and ``/close-query``.
 
 With each: create a stream, insert rows (INSERT VALUES and the client's insert API), a push query
-returning them, a pull query (not implemented by Flusso yet: ``xfail``), errors.
+returning them, a pull query (a bounded scan of the stream), errors.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from ksqldb import KSQLdbClient  # noqa: E402
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
 
 EARLIEST = {"ksql.streams.auto.offset.reset": "earliest"}
-PULL_XFAIL = pytest.mark.xfail(strict=True, reason="pull queries: issue #7")
 
 
 def unique(prefix: str) -> str:
@@ -150,7 +149,6 @@ def test_ng_builder_and_utils(ng, flusso):
     assert ksql_utils.get_all_streams(ng, prefix=name) == []
 
 
-@PULL_XFAIL
 def test_ng_pull_query(ng):
     name = unique("NG")
     ng.ksql(stream_ddl(name))
@@ -160,7 +158,6 @@ def test_ng_pull_query(ng):
     assert rows == [list(r) for r in ROWS]
 
 
-@PULL_XFAIL
 def test_ng_pull_query_over_http2(ng):
     name = unique("NG")
     ng.ksql(stream_ddl(name))
@@ -271,7 +268,6 @@ def test_ksqldb_properties_and_close_unknown(kdb):
     assert kdb.close_query("no_such_query") is False
 
 
-@PULL_XFAIL
 def test_ksqldb_pull_query(kdb):
     name = unique("KDB")
     kdb.ksql(stream_ddl(name))

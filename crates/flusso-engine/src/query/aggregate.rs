@@ -495,6 +495,41 @@ impl Aggregator {
         out
     }
 
+    /// Every group's current result, as updates (to rebuild the table's rows after a restore).
+    pub fn all_updates(&self) -> Vec<Update> {
+        let update = |key: &GroupKey, window: Option<Window>, g: &Group| Update {
+            key: key.clone(),
+            window,
+            results: Some(g.results()),
+            timestamp: g.timestamp,
+            offset: -1,
+        };
+        let size = match self.plan.window.map(|w| w.shape) {
+            Some(WindowShape::Time { size, .. }) => size,
+            _ => 0,
+        };
+        let mut out: Vec<Update> = self
+            .groups
+            .iter()
+            .map(|(k, g)| update(k, None, g))
+            .collect();
+        for (start, groups) in &self.windows {
+            out.extend(
+                groups
+                    .iter()
+                    .map(|(k, g)| update(k, Some((*start, start + size)), g)),
+            );
+        }
+        for (k, sessions) in &self.sessions {
+            out.extend(
+                sessions
+                    .iter()
+                    .map(|s| update(k, Some((s.start, s.end)), &s.group)),
+            );
+        }
+        out
+    }
+
     /// Forgets which groups changed (nothing to write them to).
     pub fn clear_dirty(&mut self) {
         self.dirty.clear();

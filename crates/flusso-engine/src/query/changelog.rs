@@ -15,7 +15,8 @@
 //! Values are the accumulators' states, the contribution (`{"g": [...], "a": [[args], ...]}`),
 //! or the positions (`{"partition": offset}`); a null value deletes.
 //!
-//! The table's rows for pull queries are rebuilt from the sink topic (the latest row per key).
+//! The table's rows for pull queries are rebuilt from the restored groups (through HAVING and
+//! the projection); a stateless table query's from its sink topic (the latest row per key).
 
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -160,16 +161,38 @@ impl PersistentQuery {
     /// query then resumes from the positions stored with the state.
     pub async fn restore(&self) -> Result<()> {
         if self.aggregator.is_some() {
+            let started = Instant::now();
             self.restore_state().await?;
+            self.stats
+                .restore_state_ms
+                .store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
         }
         if let Some(m) = &self.materialized {
             let started = Instant::now();
-            let rows = super::table_rows(self.log.as_ref(), &self.sink).await?;
-            for r in &rows {
-                m.upsert(&r.key, r.window, Some(&r.value), r.rowtime);
+            match (&self.aggregator, &self.plan.aggregate) {
+                // An aggregation's rows are its groups' results, through HAVING and projection.
+                (Some(state), Some(agg)) => {
+                    let updates = state.lock().all_updates();
+                    for chunk in updates.chunks(8192) {
+                        for r in super::stateful::project_updates(&self.plan, agg, chunk)? {
+                            if let Some(v) = &r.value {
+                                m.upsert(&r.key, r.window, Some(v), r.timestamp);
+                            }
+                        }
+                    }
+                }
+                _ => {
+                    let rows = super::table_rows(self.log.as_ref(), &self.sink).await?;
+                    for r in &rows {
+                        m.upsert(&r.key, r.window, Some(&r.value), r.rowtime);
+                    }
+                }
             }
-            if !rows.is_empty() {
-                tracing::info!(query = %self.id, rows = rows.len(), ms = started.elapsed().as_millis() as u64, "table rows restored");
+            self.stats
+                .restore_rows_ms
+                .store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+            if !m.is_empty() {
+                tracing::info!(query = %self.id, rows = m.len(), ms = started.elapsed().as_millis() as u64, "table rows restored");
             }
         }
         Ok(())

@@ -51,6 +51,10 @@ pub struct QueryStats {
     pub errors: AtomicU64,
     /// Changelog records read while restoring state.
     pub restored: AtomicU64,
+    /// Milliseconds the restore of the state from the changelog took.
+    pub restore_state_ms: AtomicU64,
+    /// Milliseconds the rebuild of the table's rows (for pull queries) took.
+    pub restore_rows_ms: AtomicU64,
 }
 
 /// A persistent query: `CREATE STREAM ... AS SELECT`, `INSERT INTO ... SELECT`.

@@ -1,5 +1,5 @@
-//! `GET /metrics` in Prometheus' text format: per persistent query records in and out, errors
-//! and lag; processing-log errors; open push queries; HTTP requests and their latencies by route.
+//! `GET /metrics` in Prometheus' text format: per persistent query records in and out, errors,
+//! late records, state restored and lag; processing-log errors; open push queries; HTTP requests and their latencies by route.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -83,7 +83,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     let engine = state.engine();
     let mut out = String::new();
     let queries = engine.queries();
-    let counters: [(&str, &str, QueryCounter); 3] = [
+    let counters: [(&str, &str, QueryCounter); 5] = [
         (
             "flusso_query_records_in_total",
             "Records read by a persistent query.",
@@ -98,6 +98,16 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             "flusso_query_errors_total",
             "Records a persistent query skipped (decode or evaluation errors).",
             |q| q.stats.errors.load(Ordering::Relaxed),
+        ),
+        (
+            "flusso_query_late_records_total",
+            "Records an aggregation dropped because their window had closed.",
+            |q| q.stats.late.load(Ordering::Relaxed),
+        ),
+        (
+            "flusso_query_restored_records_total",
+            "Changelog records read to restore a query's state at start-up.",
+            |q| q.stats.restored.load(Ordering::Relaxed),
         ),
     ];
     for (name, help, value) in counters {

@@ -51,6 +51,8 @@ pub struct QueryStats {
     pub errors: AtomicU64,
     /// Changelog records read while restoring state.
     pub restored: AtomicU64,
+    /// Records dropped because their window had closed (stream time past its end and grace).
+    pub late: AtomicU64,
     /// Milliseconds the restore of the state from the changelog took.
     pub restore_state_ms: AtomicU64,
     /// Milliseconds the rebuild of the table's rows (for pull queries) took.

@@ -182,6 +182,7 @@ impl PersistentQuery {
                 }
             }
         }
+        self.stats.late.store(state.lock().late, Ordering::Relaxed);
         if self.buffered {
             // Caching on: only the latest update of each group in this step.
             type GroupWindow = (Vec<ScalarValue>, Option<(i64, i64)>);

@@ -325,6 +325,11 @@ pub fn plan_aggregate(
         lambdas: Default::default(),
     };
     if let Some(w) = &query.selection {
+        if source.window.is_none() && uses_bound(w) {
+            return Err(EngineError::statement(
+                "Error in WHERE expression: Unknown column WINDOWSTART.",
+            ));
+        }
         if let Some(name) = aggregate_in(w) {
             return Err(EngineError::statement(format!(
                 "WHERE clause can not contain aggregate functions: {name} is an aggregate function."

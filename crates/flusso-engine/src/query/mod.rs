@@ -425,6 +425,9 @@ pub struct OutRow {
     pub timestamp: i64,
     /// The window of a windowed source's key.
     pub window: Option<(i64, i64)>,
+    /// A table's deleted row as the projection computes it (key columns kept, value columns
+    /// null): what a push query shows for the tombstone.
+    pub deleted: Option<Vec<ScalarValue>>,
 }
 
 /// A stateless plan applied to a batch, column-wise: key and value columns of the rows kept,
@@ -576,16 +579,19 @@ pub fn project(plan: &SelectPlan, batch: &RecordBatch, tombstone: &[bool]) -> Re
             .map(|a| sink::cell(a, i))
             .collect::<Result<_, _>>()
             .map_err(EngineError::Execution)?;
-        let value = if *passed {
-            Some(
-                values
-                    .iter()
-                    .map(|a| sink::cell(a, i))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(EngineError::Execution)?,
-            )
+        let cells = |i: usize| {
+            values
+                .iter()
+                .map(|a| sink::cell(a, i))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(EngineError::Execution)
+        };
+        let (value, deleted) = if *passed {
+            (Some(cells(i)?), None)
+        } else if plan.output_type == SourceType::Table {
+            (None, cells(i).ok())
         } else {
-            None
+            (None, None)
         };
         let timestamp = rowtime.value(i);
         let offset = offsets.value(i);
@@ -607,6 +613,7 @@ pub fn project(plan: &SelectPlan, batch: &RecordBatch, tombstone: &[bool]) -> Re
                 value,
                 timestamp,
                 window,
+                deleted,
             }),
         }
     }
@@ -661,6 +668,7 @@ fn explode_row(
             value: Some(row),
             timestamp,
             window,
+            deleted: None,
         });
     }
 }

@@ -149,6 +149,9 @@ async fn run(
                     Some(v) => v,
                     // A table's deletion shows as a tombstone row; a stream's null value is
                     // not a row.
+                    None if is_table && row.key.is_empty() && row.deleted.is_some() => {
+                        row.deleted.unwrap_or_default()
+                    }
                     None if is_table && !row.key.iter().all(|k| k.is_null()) => plan
                         .values
                         .iter()

@@ -626,17 +626,10 @@ impl Engine {
     /// end of the source unless `auto.offset.reset` is `earliest`.
     pub async fn push_query(&self, sql: &str, session: &Session) -> Result<PushQuery> {
         let statements = flusso_sql::parse(sql)?;
-        let [statement] = statements.as_slice() else {
-            return Err(EngineError::statement(
-                "expected exactly one SELECT statement",
-            ));
-        };
-        let StatementKind::Query(query) = &statement.kind else {
-            return Err(EngineError::statement("expected a SELECT statement"));
-        };
+        let (statement, query) = single_query(&statements)?;
         if query.emit.is_none() {
             return Err(EngineError::statement(
-                "pull queries are not supported yet: add EMIT CHANGES for a push query",
+                "a push query needs EMIT CHANGES (without it, it is a pull query)",
             ));
         }
         let source = self.source_of(query)?;
@@ -667,4 +660,19 @@ impl Engine {
             self.inner.processing_log.clone(),
         ))
     }
+}
+
+/// The one SELECT of a query's text.
+pub(super) fn single_query(
+    statements: &[flusso_sql::Statement],
+) -> Result<(&flusso_sql::Statement, &Query)> {
+    let [statement] = statements else {
+        return Err(EngineError::statement(
+            "expected exactly one SELECT statement",
+        ));
+    };
+    let StatementKind::Query(query) = &statement.kind else {
+        return Err(EngineError::statement("expected a SELECT statement"));
+    };
+    Ok((statement, query))
 }

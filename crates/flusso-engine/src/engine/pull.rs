@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::common::ScalarValue;
-use flusso_sql::ast::{Query, SourceType, StatementKind};
+use flusso_sql::ast::{Query, SourceType};
 use sqlparser::ast::{BinaryOperator, Expr as SqlExpr, Value};
 
 use super::{Engine, Session};
@@ -55,14 +55,7 @@ impl Engine {
     /// Runs a pull query.
     pub async fn pull_query(&self, sql: &str, session: &Session) -> Result<PullResult> {
         let statements = flusso_sql::parse(sql)?;
-        let [statement] = statements.as_slice() else {
-            return Err(EngineError::statement(
-                "expected exactly one SELECT statement",
-            ));
-        };
-        let StatementKind::Query(query) = &statement.kind else {
-            return Err(EngineError::statement("expected a SELECT statement"));
-        };
+        let (_, query) = super::dml::single_query(&statements)?;
         let prop = |name: &str| -> Option<&str> {
             session
                 .properties

@@ -26,10 +26,10 @@ use sqlparser::ast::{
 };
 
 use super::expr::{ExprTranslator, Scope};
-use super::select::{natural_name, plan_where, source_scope, OutColumn, SelectPlan};
+use super::select::{item_name, plan_where, source_scope, OutColumn, SelectPlan};
 use crate::catalog::{Source, WindowInfo};
 use crate::error::{EngineError, Result};
-use crate::schema::{RESERVED, ROWTIME, WINDOWEND, WINDOWSTART};
+use crate::schema::{ROWTIME, WINDOWEND, WINDOWSTART};
 use crate::types::SqlType;
 use crate::udaf::{self, AggregateArg, AggregateFunction};
 
@@ -427,21 +427,7 @@ pub fn plan_aggregate(
                 )));
             }
             SelectItem::Expr { expr, alias } => {
-                if let Some(a) = alias {
-                    if RESERVED.contains(&a.as_str()) {
-                        return Err(EngineError::statement(format!(
-                            "`{a}` is a reserved column name. You cannot use it as an alias for a column."
-                        )));
-                    }
-                }
-                let name = match alias.clone().or_else(|| natural_name(expr)) {
-                    Some(n) => n,
-                    None => {
-                        let n = format!("KSQL_COL_{generated}");
-                        generated += 1;
-                        n
-                    }
-                };
+                let name = item_name(alias.as_deref(), expr, &mut generated)?;
                 items.push(Item {
                     rewritten: rewrite(expr, &mut calls),
                     original: expr.clone(),

@@ -101,6 +101,28 @@ struct Item {
     column: Option<String>,
 }
 
+/// The output name of a projection item: its alias (not a reserved name), its natural name, or
+/// the next `KSQL_COL_n`.
+pub(super) fn item_name(
+    alias: Option<&str>,
+    expr: &SqlExpr,
+    generated: &mut usize,
+) -> Result<String> {
+    if let Some(a) = alias {
+        if RESERVED.contains(&a) {
+            return Err(EngineError::statement(format!(
+                "`{a}` is a reserved column name. You cannot use it as an alias for a column."
+            )));
+        }
+        return Ok(a.to_string());
+    }
+    Ok(natural_name(expr).unwrap_or_else(|| {
+        let n = format!("KSQL_COL_{generated}");
+        *generated += 1;
+        n
+    }))
+}
+
 /// The scan of `source` (aliased `alias`): its Arrow schema and the columns visible by name,
 /// plain and qualified.
 pub(super) fn source_scope(
@@ -276,21 +298,7 @@ pub fn plan_select(
                     Expr::Column(c) => Some(c.name.clone()),
                     _ => None,
                 };
-                if let Some(a) = alias {
-                    if RESERVED.contains(&a.as_str()) {
-                        return Err(EngineError::statement(format!(
-                            "`{a}` is a reserved column name. You cannot use it as an alias for a column."
-                        )));
-                    }
-                }
-                let name = match alias.clone().or_else(|| natural_name(expr)) {
-                    Some(n) => n,
-                    None => {
-                        let n = format!("KSQL_COL_{generated}");
-                        generated += 1;
-                        n
-                    }
-                };
+                let name = item_name(alias.as_deref(), expr, &mut generated)?;
                 let column = if exploded.is_some() { None } else { column };
                 items.push(Item {
                     explode: exploded.is_some(),

@@ -206,56 +206,48 @@ impl Aggregator {
             if let Some(source_keys) = source_keys {
                 let source_key = source_keys.get(i).cloned().unwrap_or_default();
                 self.dirty_contributions.insert(source_key.clone());
-                let new_valid = passes && !key.iter().any(|k| k.is_null());
-                if new_valid {
+                let valid = passes && !key.iter().any(|k| k.is_null());
+                match self.contributions.remove(&source_key) {
                     // An update within the same group: one change, one emit.
-                    if let Some((old_key, old_args)) = self.contributions.get(&source_key) {
-                        if *old_key == key {
-                            let old_args = old_args.clone();
-                            if let Some(g) = self.groups.get_mut(&key) {
+                    Some((old_key, old_args)) if valid && old_key == key => {
+                        if let Some(g) = self.groups.get_mut(&key) {
+                            for (acc, a) in g.accs.iter_mut().zip(&old_args) {
+                                acc.undo(a);
+                            }
+                            for (acc, a) in g.accs.iter_mut().zip(&args) {
+                                acc.add(a);
+                            }
+                            g.timestamp = g.timestamp.max(ts);
+                            changed(
+                                g,
+                                &key,
+                                None,
+                                g.timestamp,
+                                offset,
+                                &mut out,
+                                &mut self.dirty,
+                            );
+                        }
+                    }
+                    old => {
+                        // The key's previous row leaves its group, then the new row joins its own.
+                        if let Some((old_key, old_args)) = old {
+                            if let Some(g) = self.groups.get_mut(&old_key) {
                                 for (acc, a) in g.accs.iter_mut().zip(&old_args) {
                                     acc.undo(a);
                                 }
-                                for (acc, a) in g.accs.iter_mut().zip(&args) {
-                                    acc.add(a);
-                                }
                                 g.timestamp = g.timestamp.max(ts);
-                                out.push(Update {
-                                    key: key.clone(),
-                                    window: None,
-                                    results: Some(g.results()),
-                                    timestamp: g.timestamp,
-                                    offset,
-                                });
-                                self.dirty.insert((key.clone(), None));
-                                self.contributions.insert(source_key, (key, args));
-                                continue;
+                                changed(g, &old_key, None, ts, offset, &mut out, &mut self.dirty);
                             }
                         }
-                    }
-                }
-                if let Some((old_key, old_args)) = self.contributions.remove(&source_key) {
-                    if let Some(g) = self.groups.get_mut(&old_key) {
-                        for (acc, a) in g.accs.iter_mut().zip(&old_args) {
-                            acc.undo(a);
+                        if valid {
+                            self.add_unwindowed(key.clone(), &args, ts, offset, &mut out);
                         }
-                        g.timestamp = g.timestamp.max(ts);
-                        out.push(Update {
-                            key: old_key.clone(),
-                            window: None,
-                            results: Some(g.results()),
-                            timestamp: ts,
-                            offset,
-                        });
-                        self.dirty.insert((old_key, None));
                     }
                 }
-                if !passes || key.iter().any(|k| k.is_null()) {
-                    continue;
+                if valid {
+                    self.contributions.insert(source_key, (key, args));
                 }
-                self.contributions
-                    .insert(source_key, (key.clone(), args.clone()));
-                self.add_unwindowed(key, &args, ts, offset, &mut out);
                 continue;
             }
             if !passes || key.iter().any(|k| k.is_null()) {
@@ -293,14 +285,8 @@ impl Aggregator {
                                     acc.add(a);
                                 }
                                 g.timestamp = g.timestamp.max(ts);
-                                out.push(Update {
-                                    key: key.clone(),
-                                    window: Some((start, end)),
-                                    results: Some(g.results()),
-                                    timestamp: g.timestamp,
-                                    offset,
-                                });
-                                self.dirty.insert((key.clone(), Some((start, end))));
+                                let w = Some((start, end));
+                                changed(g, &key, w, g.timestamp, offset, &mut out, &mut self.dirty);
                             }
                         }
                         start += advance;
@@ -338,14 +324,7 @@ impl Aggregator {
             acc.add(a);
         }
         g.timestamp = g.timestamp.max(ts);
-        out.push(Update {
-            key: key.clone(),
-            window: None,
-            results: Some(g.results()),
-            timestamp: g.timestamp,
-            offset,
-        });
-        self.dirty.insert((key, None));
+        changed(g, &key, None, g.timestamp, offset, out, &mut self.dirty);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -654,6 +633,26 @@ impl Aggregator {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// Reports a group's new result: an update to emit, and a change for the changelog.
+fn changed(
+    g: &Group,
+    key: &GroupKey,
+    window: Option<Window>,
+    timestamp: i64,
+    offset: i64,
+    out: &mut Vec<Update>,
+    dirty: &mut HashSet<(GroupKey, Option<Window>)>,
+) {
+    out.push(Update {
+        key: key.clone(),
+        window,
+        results: Some(g.results()),
+        timestamp,
+        offset,
+    });
+    dirty.insert((key.clone(), window));
 }
 
 /// The evaluated inputs of a batch.

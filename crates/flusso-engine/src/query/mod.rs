@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, BooleanArray};
-use datafusion::arrow::compute::{and, filter_record_batch, not, prep_null_mask_filter};
+use datafusion::arrow::compute::filter_record_batch;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::ScalarValue;
 use flusso_sql::ast::SourceType;
@@ -458,23 +458,8 @@ pub fn project_arrays(
 ) -> Result<Projected> {
     let is_table = plan.output_type == SourceType::Table;
     let n = batch.num_rows();
-    let tomb = BooleanArray::from(tombstone.to_vec());
     // Rows that produce a value.
-    let mut pass = not(&tomb)?;
-    if let Some(f) = &plan.filter {
-        let mask = f.evaluate(batch)?.into_array(n)?;
-        let mask = mask
-            .as_any()
-            .downcast_ref::<BooleanArray>()
-            .cloned()
-            .unwrap_or_else(|| BooleanArray::from(vec![false; n]));
-        let mask = if mask.null_count() > 0 {
-            prep_null_mask_filter(&mask)
-        } else {
-            mask
-        };
-        pass = and(&pass, &mask)?;
-    }
+    let pass = stateful::pass_mask(plan, batch, tombstone)?;
     // Streams without WHERE forward null values; tables turn non-passing rows into tombstones.
     let emit_tombstones = is_table || (plan.filter.is_none() && tombstone.iter().any(|t| *t));
     let (batch, pass): (RecordBatch, Vec<bool>) = if emit_tombstones {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use datafusion::arrow::array::BooleanArray;
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
@@ -12,6 +13,7 @@ use flusso_sql::ast::StatementKind;
 
 use super::Engine;
 use crate::error::{EngineError, Result};
+use crate::planner::aggregate::AggregatePlan;
 use crate::planner::select::plan_select;
 use crate::query::aggregate::Aggregator;
 use crate::query::scan;
@@ -42,10 +44,51 @@ impl Engine {
         streaming_sql: &str,
         batch_sql: &str,
     ) -> Result<AggregateComparison> {
+        let (agg, schema, batches) = self.decoded_aggregation(source, streaming_sql).await?;
+        let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+
+        // Streaming: every row updates its group and yields the group's new value.
+        let t0 = Instant::now();
+        let mut state = Aggregator::new(Arc::clone(&agg));
+        let mut updates = 0usize;
+        for b in &batches {
+            let pass = BooleanArray::from(vec![true; b.num_rows()]);
+            let inputs = state.evaluate(b)?;
+            updates += state.update_batch(&inputs, &pass, None, false)?.len();
+            state.clear_dirty();
+        }
+        let streaming_secs = t0.elapsed().as_secs_f64();
+        let streaming_groups = state.len();
+        let _ = updates;
+
+        // Batch: DataFusion over the same batches.
+        let ctx = SessionContext::new();
+        let table = MemTable::try_new(schema, vec![batches])?;
+        ctx.register_table("t", Arc::new(table))?;
+        let t0 = Instant::now();
+        let result = ctx.sql(batch_sql).await?.collect().await?;
+        let batch_secs = t0.elapsed().as_secs_f64();
+        let batch_groups = result.iter().map(|b| b.num_rows()).sum();
+        Ok(AggregateComparison {
+            rows,
+            streaming_secs,
+            streaming_groups,
+            batch_secs,
+            batch_groups,
+        })
+    }
+
+    /// The aggregation of `sql` (a `SELECT ... GROUP BY ... EMIT CHANGES` over `source`) and
+    /// every record of `source` decoded into Arrow batches, with their schema.
+    async fn decoded_aggregation(
+        &self,
+        source: &str,
+        sql: &str,
+    ) -> Result<(Arc<AggregatePlan>, SchemaRef, Vec<RecordBatch>)> {
         let source = self
             .source(source)
             .ok_or_else(|| EngineError::statement(format!("{source} does not exist.")))?;
-        let statements = flusso_sql::parse(streaming_sql)?;
+        let statements = flusso_sql::parse(sql)?;
         let Some(StatementKind::Query(query)) = statements.first().map(|s| &s.kind) else {
             return Err(EngineError::statement("expected a SELECT"));
         };
@@ -55,7 +98,6 @@ impl Engine {
             .aggregate
             .clone()
             .ok_or_else(|| EngineError::statement("expected an aggregation"))?;
-        // The input, decoded once.
         let log = Arc::clone(&self.inner.log);
         let mut batches: Vec<RecordBatch> = Vec::new();
         let partitions = log.partitions(&source.topic).await?.unwrap_or(0);
@@ -72,36 +114,141 @@ impl Engine {
                 pos = last + 1;
             }
         }
-        let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+        Ok((agg, Arc::clone(&plan.scan_schema), batches))
+    }
+}
 
-        // Streaming: every row updates its group and yields the group's new value.
-        let t0 = Instant::now();
-        let mut state = Aggregator::new(Arc::clone(&agg));
-        let mut updates = 0usize;
-        for b in &batches {
-            let pass = BooleanArray::from(vec![true; b.num_rows()]);
-            let inputs = state.evaluate(b)?;
-            updates += state.update(&inputs, &pass, None)?.len();
-            state.clear_dirty();
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::query::aggregate::UpdateBatch;
+    use crate::{EmbeddedLog, EngineConfig, LogClient, Session};
+
+    /// The updates of every batch, in both forms.
+    fn run(state: &mut Aggregator, batches: &[RecordBatch], latest: bool) -> Vec<UpdateBatch> {
+        batches
+            .iter()
+            .map(|b| {
+                let pass = BooleanArray::from(vec![true; b.num_rows()]);
+                let inputs = state.evaluate(b).unwrap();
+                state.update_batch(&inputs, &pass, None, latest).unwrap()
+            })
+            .collect()
+    }
+
+    fn sorted<T: std::fmt::Debug>(items: Vec<T>) -> Vec<String> {
+        let mut v: Vec<String> = items.iter().map(|i| format!("{i:?}")).collect();
+        v.sort();
+        v
+    }
+
+    /// The vectorised aggregation gives the row-by-row one's updates, changelog and state, on
+    /// nulls, late records, several windows per record and retention.
+    #[tokio::test]
+    async fn vectorised_and_row_aggregations_agree() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = flusso_log::Log::open(flusso_log::LogConfig::new(dir.path())).unwrap();
+        let client: Arc<dyn LogClient> = EmbeddedLog::new(log);
+        let config = EngineConfig {
+            properties: BTreeMap::new(),
+            spawn_queries: false,
+            durable: false,
+        };
+        let engine = Engine::open(client, config).await.unwrap();
+        let mut session = Session::default();
+        engine
+            .execute(
+                "CREATE STREAM s (k VARCHAR KEY, c INT, a INT, b DOUBLE, l BIGINT) \
+                 WITH (kafka_topic='s', value_format='JSON', partitions=1);",
+                &mut session,
+            )
+            .await
+            .unwrap();
+        let mut inserts = String::new();
+        for i in 0..400i64 {
+            let k = ["'x'", "'y'", "'z'", "NULL"][(i * 7 % 4) as usize];
+            let c = if i % 5 == 0 {
+                "NULL".to_string()
+            } else {
+                (i % 3).to_string()
+            };
+            let a = if i % 6 == 0 {
+                "NULL".to_string()
+            } else {
+                (i * 1_000_003 % 2_147_483_647).to_string()
+            };
+            let b = if i % 9 == 0 {
+                "NULL".to_string()
+            } else {
+                format!("{}.25", i % 17 - 8)
+            };
+            // Time moves on with some records out of order, a few beyond any grace.
+            let t = i * 1_000 - if i % 11 == 0 { 95_000 } else { 0 };
+            inserts.push_str(&format!(
+                "INSERT INTO s (ROWTIME, k, c, a, b, l) VALUES ({t}, {k}, {c}, {a}, {b}, {i});\n"
+            ));
         }
-        let streaming_secs = t0.elapsed().as_secs_f64();
-        let streaming_groups = state.len();
-        let _ = updates;
-
-        // Batch: DataFusion over the same batches.
-        let ctx = SessionContext::new();
-        let table = MemTable::try_new(Arc::clone(&plan.scan_schema), vec![batches])?;
-        ctx.register_table("t", Arc::new(table))?;
-        let t0 = Instant::now();
-        let result = ctx.sql(batch_sql).await?.collect().await?;
-        let batch_secs = t0.elapsed().as_secs_f64();
-        let batch_groups = result.iter().map(|b| b.num_rows()).sum();
-        Ok(AggregateComparison {
-            rows,
-            streaming_secs,
-            streaming_groups,
-            batch_secs,
-            batch_groups,
-        })
+        engine.execute(&inserts, &mut session).await.unwrap();
+        for sql in [
+            "SELECT k, COUNT(*), COUNT(a), SUM(a), SUM(b), SUM(l), AVG(a), AVG(b), MIN(a), MAX(b), MIN(l) FROM s GROUP BY k EMIT CHANGES;",
+            "SELECT k, c, COUNT(*), MAX(a) FROM s GROUP BY k, c EMIT CHANGES;",
+            "SELECT k, COUNT(*), SUM(b) FROM s WINDOW TUMBLING (SIZE 10 SECONDS, GRACE PERIOD 5 SECONDS) GROUP BY k EMIT CHANGES;",
+            "SELECT c, COUNT(*), AVG(l) FROM s WINDOW HOPPING (SIZE 30 SECONDS, ADVANCE BY 10 SECONDS, RETENTION 60 SECONDS, GRACE PERIOD 0 SECONDS) GROUP BY c EMIT CHANGES;",
+        ] {
+            let (agg, _, batches) = engine.decoded_aggregation("S", sql).await.unwrap();
+            // One record per batch as well as whole batches.
+            let singles: Vec<RecordBatch> = batches
+                .iter()
+                .flat_map(|b| (0..b.num_rows()).map(|i| b.slice(i, 1)))
+                .collect();
+            for input in [&batches, &singles] {
+                for latest in [false, true] {
+                    let mut fast = Aggregator::new(Arc::clone(&agg));
+                    assert!(fast.is_vectorised(), "{sql}");
+                    let mut rows = Aggregator::row_by_row(Arc::clone(&agg));
+                    let a = run(&mut fast, input, latest);
+                    let b = run(&mut rows, input, latest);
+                    for (x, y) in a.iter().zip(&b) {
+                        assert_eq!(x.batch, y.batch, "{sql}");
+                        assert_eq!(x.offsets, y.offsets, "{sql}");
+                        assert_eq!(x.deleted, y.deleted, "{sql}");
+                    }
+                    let emitted: usize = a.iter().map(|u| u.len()).sum();
+                    assert!(latest || emitted > 50, "{sql}: {emitted} updates");
+                    if sql.contains("WINDOW") {
+                        assert!(fast.late() > 0, "{sql}: no late records");
+                    }
+                    assert_eq!(fast.len(), rows.len(), "{sql}");
+                    assert_eq!(fast.late(), rows.late(), "{sql}");
+                    assert_eq!(
+                        sorted(fast.take_dirty().unwrap()),
+                        sorted(rows.take_dirty().unwrap()),
+                        "{sql}"
+                    );
+                    assert_eq!(
+                        sorted(fast.all_updates().unwrap()),
+                        sorted(rows.all_updates().unwrap()),
+                        "{sql}"
+                    );
+                }
+            }
+            // A state written by one form restores into the other.
+            let mut rows = Aggregator::row_by_row(Arc::clone(&agg));
+            run(&mut rows, &batches, false);
+            let mut fast = Aggregator::new(Arc::clone(&agg));
+            for ((key, window), state) in rows.take_dirty().unwrap() {
+                match state {
+                    Some(s) => fast.restore(key, window, &s).unwrap(),
+                    None => fast.remove(&key, window).unwrap(),
+                }
+            }
+            assert_eq!(
+                sorted(fast.all_updates().unwrap()),
+                sorted(rows.all_updates().unwrap()),
+                "{sql}"
+            );
+        }
     }
 }

@@ -17,6 +17,9 @@
 //! An update's timestamp is the highest event time among the rows of its group (session
 //! windows: the session's end).
 //!
+//! The common case (a stream source, no session window, no EMIT FINAL, COUNT/SUM/AVG/MIN/MAX
+//! over numbers) runs vectorised in [`Columnar`]; everything else row by row here.
+//!
 //! State: groups in hash maps (time windows in a map ordered by window start, so windows past
 //! their retention are dropped cheaply); every group changed by a step is reported by
 //! [`Aggregator::take_dirty`] for the changelog.
@@ -31,6 +34,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::ScalarValue;
 use serde_json::{json, Value as Json};
 
+use super::columnar::Columnar;
 use crate::error::{EngineError, Result};
 use crate::planner::aggregate::{AggregatePlan, WindowShape};
 use crate::udaf::Accumulator;
@@ -91,9 +95,53 @@ struct Session {
 /// A table source's key: the row it contributed last (its group and arguments).
 pub type Contribution = (GroupKey, Vec<Vec<ScalarValue>>);
 
+/// A batch of updates: rows of the aggregate schema (grouping values, results, window bounds,
+/// ROWTIME), in emission order.
+#[derive(Debug, Clone)]
+pub struct UpdateBatch {
+    /// The rows.
+    pub batch: RecordBatch,
+    /// Whether row `i` deletes its group (a merged-away session): its results are null.
+    pub deleted: Vec<bool>,
+    /// Offset of the record that caused row `i` (-1 when unknown).
+    pub offsets: Vec<i64>,
+}
+
+impl UpdateBatch {
+    /// The batch of a list of updates.
+    pub fn from_updates(plan: &AggregatePlan, updates: &[Update]) -> Result<UpdateBatch> {
+        Ok(UpdateBatch {
+            batch: updates_batch(plan, updates)?,
+            deleted: updates.iter().map(|u| u.results.is_none()).collect(),
+            offsets: updates.iter().map(|u| u.offset).collect(),
+        })
+    }
+
+    /// Number of updates.
+    pub fn len(&self) -> usize {
+        self.deleted.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.deleted.is_empty()
+    }
+
+    /// Update `i` alone.
+    pub fn row(&self, i: usize) -> UpdateBatch {
+        UpdateBatch {
+            batch: self.batch.slice(i, 1),
+            deleted: vec![self.deleted[i]],
+            offsets: vec![self.offsets[i]],
+        }
+    }
+}
+
 /// The running state of one aggregation.
 pub struct Aggregator {
     plan: Arc<AggregatePlan>,
+    /// The vectorised form, when the plan has one (then the fields below stay empty).
+    columnar: Option<Columnar>,
     /// Unwindowed groups.
     groups: HashMap<GroupKey, Group>,
     /// Time windows: by window start, then group.
@@ -121,6 +169,7 @@ impl Aggregator {
     /// An empty aggregation.
     pub fn new(plan: Arc<AggregatePlan>) -> Aggregator {
         Aggregator {
+            columnar: Columnar::try_new(&plan),
             plan,
             groups: HashMap::new(),
             windows: BTreeMap::new(),
@@ -183,9 +232,55 @@ impl Aggregator {
         })
     }
 
-    /// Applies one batch: `pass[i]` says whether row `i` has a value and passed WHERE,
+    /// An aggregation that runs row by row even when a vectorised form exists.
+    pub fn row_by_row(plan: Arc<AggregatePlan>) -> Aggregator {
+        let mut a = Aggregator::new(plan);
+        a.columnar = None;
+        a
+    }
+
+    /// Whether the vectorised form runs this aggregation.
+    pub fn is_vectorised(&self) -> bool {
+        self.columnar.is_some()
+    }
+
+    /// Applies one batch as [`Aggregator::update_rows`] does, returning the updates as a batch; with
+    /// `latest_only` (caching on), only the latest update of each group.
+    pub fn update_batch(
+        &mut self,
+        inputs: &Inputs,
+        pass: &BooleanArray,
+        source_keys: Option<&[Vec<ScalarValue>]>,
+        latest_only: bool,
+    ) -> Result<UpdateBatch> {
+        if let Some(c) = &mut self.columnar {
+            return c.update(inputs, pass, latest_only);
+        }
+        let mut updates = self.update_rows(inputs, pass, source_keys)?;
+        if latest_only {
+            let mut last: HashMap<(&GroupKey, Option<Window>), usize> = HashMap::new();
+            for (i, u) in updates.iter().enumerate() {
+                last.insert((&u.key, u.window), i);
+            }
+            let mut keep: Vec<usize> = last.into_values().collect();
+            keep.sort_unstable();
+            let mut all: Vec<Option<Update>> = updates.into_iter().map(Some).collect();
+            updates = keep.into_iter().filter_map(|i| all[i].take()).collect();
+        }
+        UpdateBatch::from_updates(&self.plan, &updates)
+    }
+
+    /// Records dropped because their window had closed.
+    pub fn late(&self) -> u64 {
+        match &self.columnar {
+            Some(c) => c.late,
+            None => self.late,
+        }
+    }
+
+    /// Applies one batch row by row: `pass[i]` says whether row `i` has a value and passed WHERE,
     /// `source_keys[i]` is a table source's key of row `i`.
-    pub fn update(
+    fn update_rows(
         &mut self,
         inputs: &Inputs,
         pass: &BooleanArray,
@@ -475,7 +570,10 @@ impl Aggregator {
     }
 
     /// Every group's current result, as updates (to rebuild the table's rows after a restore).
-    pub fn all_updates(&self) -> Vec<Update> {
+    pub fn all_updates(&self) -> Result<Vec<Update>> {
+        if let Some(c) = &self.columnar {
+            return c.all_updates();
+        }
         let update = |key: &GroupKey, window: Option<Window>, g: &Group| Update {
             key: key.clone(),
             window,
@@ -506,25 +604,31 @@ impl Aggregator {
                     .map(|s| update(k, Some((s.start, s.end)), &s.group)),
             );
         }
-        out
+        Ok(out)
     }
 
     /// Forgets which groups changed (nothing to write them to).
     pub fn clear_dirty(&mut self) {
+        if let Some(c) = &mut self.columnar {
+            c.clear_dirty();
+        }
         self.dirty.clear();
         self.dirty_contributions.clear();
     }
 
     /// The groups changed since the last call, with their state (`None`: removed).
-    pub fn take_dirty(&mut self) -> Vec<DirtyGroup> {
+    pub fn take_dirty(&mut self) -> Result<Vec<DirtyGroup>> {
+        if let Some(c) = &mut self.columnar {
+            return c.take_dirty();
+        }
         let dirty = std::mem::take(&mut self.dirty);
-        dirty
+        Ok(dirty
             .into_iter()
             .map(|(key, window)| {
                 let state = self.lookup(&key, window).map(|g| g.state());
                 ((key, window), state)
             })
-            .collect()
+            .collect())
     }
 
     /// Table sources: the keys whose contribution changed since the last call, with what they
@@ -572,6 +676,9 @@ impl Aggregator {
 
     /// Restores one group from its changelog state.
     pub fn restore(&mut self, key: GroupKey, window: Option<Window>, state: &Json) -> Result<()> {
+        if let Some(c) = &mut self.columnar {
+            return c.restore(&key, window, state);
+        }
         let mut g = self.new_group(state.get("ts").and_then(|t| t.as_i64()).unwrap_or(0));
         let accs = state
             .get("accs")
@@ -606,7 +713,10 @@ impl Aggregator {
     }
 
     /// Forgets one group (a tombstone in the changelog).
-    pub fn remove(&mut self, key: &GroupKey, window: Option<Window>) {
+    pub fn remove(&mut self, key: &GroupKey, window: Option<Window>) -> Result<()> {
+        if let Some(c) = &mut self.columnar {
+            return c.remove(key, window);
+        }
         match window {
             None => {
                 self.groups.remove(key);
@@ -620,10 +730,14 @@ impl Aggregator {
                 }
             }
         }
+        Ok(())
     }
 
     /// Number of groups held.
     pub fn len(&self) -> usize {
+        if let Some(c) = &self.columnar {
+            return c.len();
+        }
         self.groups.len()
             + self.windows.values().map(|m| m.len()).sum::<usize>()
             + self.sessions.values().map(|s| s.len()).sum::<usize>()
@@ -657,10 +771,10 @@ fn changed(
 
 /// The evaluated inputs of a batch.
 pub struct Inputs {
-    groups: Vec<ArrayRef>,
-    args: Vec<Vec<ArrayRef>>,
-    rowtime: Int64Array,
-    offsets: Int64Array,
+    pub(crate) groups: Vec<ArrayRef>,
+    pub(crate) args: Vec<Vec<ArrayRef>>,
+    pub(crate) rowtime: Int64Array,
+    pub(crate) offsets: Int64Array,
 }
 
 fn cells(arrays: &[ArrayRef], i: usize) -> Result<Vec<ScalarValue>> {

@@ -92,7 +92,7 @@ impl PersistentQuery {
         let mut records = Vec::new();
         {
             let mut agg = state.lock();
-            for ((key, window), value) in agg.take_dirty() {
+            for ((key, window), value) in agg.take_dirty()? {
                 let k = json!({"g": values_json(&key), "w": window.map(|(s, e)| json!([s, e]))});
                 records.push(OutRecord {
                     key: Some(k.to_string().into_bytes()),
@@ -172,9 +172,10 @@ impl PersistentQuery {
             match (&self.aggregator, &self.plan.aggregate) {
                 // An aggregation's rows are its groups' results, through HAVING and projection.
                 (Some(state), Some(agg)) => {
-                    let updates = state.lock().all_updates();
+                    let updates = state.lock().all_updates()?;
                     for chunk in updates.chunks(8192) {
-                        for r in super::stateful::project_updates(&self.plan, agg, chunk)? {
+                        let chunk = super::aggregate::UpdateBatch::from_updates(agg, chunk)?;
+                        for r in super::stateful::project_updates(&self.plan, agg, &chunk)? {
                             if let Some(v) = &r.value {
                                 m.upsert(&r.key, r.window, Some(v), r.timestamp);
                             }
@@ -305,7 +306,7 @@ impl PersistentQuery {
                         agg.restore(group, window, &state)?;
                         groups += 1;
                     }
-                    None => agg.remove(&group, window),
+                    None => agg.remove(&group, window)?,
                 }
             } else if let Some(c) = key.get("c") {
                 let source_key = values_from(Some(c), &source_key_types)?;
@@ -330,8 +331,7 @@ impl PersistentQuery {
             }
         }
         // What was restored is not a change to write again.
-        let _ = agg.take_dirty();
-        let _ = agg.take_dirty_contributions();
+        agg.clear_dirty();
         self.stats.restored.store(read, Ordering::Relaxed);
         tracing::info!(
             query = %self.id,

@@ -8,6 +8,7 @@
 
 pub mod aggregate;
 mod changelog;
+mod columnar;
 mod fast_json;
 pub mod materialized;
 pub use materialized::table_rows;

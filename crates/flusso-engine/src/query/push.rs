@@ -194,29 +194,8 @@ fn aggregate_rows(
     batch: &datafusion::arrow::record_batch::RecordBatch,
     tombstone: &[bool],
 ) -> Result<Vec<super::stateful::AggRow>> {
-    let evaluate = |state: &super::aggregate::Aggregator,
-                    rows: &datafusion::arrow::record_batch::RecordBatch,
-                    tombstone: &[bool]| {
-        let pass = super::stateful::pass_mask(plan, rows, tombstone)?;
-        let inputs = state.evaluate(rows)?;
-        let keys = match agg.table_source {
-            true => Some(super::stateful::source_keys(plan, rows)?),
-            false => None,
-        };
-        Ok::<_, EngineError>((pass, inputs, keys))
-    };
-    let mut updates = Vec::new();
-    match evaluate(state, batch, tombstone) {
-        Ok((pass, inputs, keys)) => updates = state.update(&inputs, &pass, keys.as_deref())?,
-        Err(_) => {
-            // A row that cannot be evaluated is skipped, as a persistent query logs and skips it.
-            for i in 0..batch.num_rows() {
-                let row = batch.slice(i, 1);
-                if let Ok((pass, inputs, keys)) = evaluate(state, &row, &tombstone[i..=i]) {
-                    updates.extend(state.update(&inputs, &pass, keys.as_deref())?);
-                }
-            }
-        }
-    }
-    super::stateful::project_updates(plan, agg, &updates)
+    // A row that cannot be evaluated or projected is skipped, as a persistent query logs and
+    // skips it.
+    let (updates, _) = super::stateful::aggregate_batch(plan, agg, state, batch, tombstone, false)?;
+    Ok(super::stateful::project_all(plan, agg, &updates).0)
 }

@@ -3,16 +3,16 @@
 //! row, or a tombstone when HAVING fails or a session merged away), and into the query's
 //! materialized view, which pull queries read.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 
-use datafusion::arrow::array::{Array, BooleanArray};
+use datafusion::arrow::array::{Array, BooleanArray, Int64Array};
 use datafusion::arrow::compute::{and, not, prep_null_mask_filter};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::ScalarValue;
 
-use super::aggregate::{updates_batch, Update};
-use super::{sink, HeaderMap, PersistentQuery};
+use super::aggregate::{Aggregator, UpdateBatch};
+use super::{sink, PersistentQuery};
 use crate::error::{EngineError, Result};
 use crate::log_client::OutRecord;
 use crate::planner::aggregate::AggregatePlan;
@@ -73,20 +73,20 @@ pub struct AggRow {
     pub offset: i64,
 }
 
-/// Applies HAVING and the output projection to updates.
+/// Applies HAVING and the output projection to a batch of updates.
 pub(crate) fn project_updates(
     plan: &SelectPlan,
     agg: &AggregatePlan,
-    updates: &[Update],
+    updates: &UpdateBatch,
 ) -> Result<Vec<AggRow>> {
     if updates.is_empty() {
         return Ok(Vec::new());
     }
-    let batch = updates_batch(agg, updates)?;
+    let batch = &updates.batch;
     let n = batch.num_rows();
     let having = match &agg.having {
         Some(h) => {
-            let m = h.evaluate(&batch)?.into_array(n)?;
+            let m = h.evaluate(batch)?.into_array(n)?;
             let m = m
                 .as_any()
                 .downcast_ref::<BooleanArray>()
@@ -98,20 +98,29 @@ pub(crate) fn project_updates(
     };
     let eval = |cols: &[crate::planner::select::OutColumn]| -> Result<Vec<_>> {
         cols.iter()
-            .map(|c| Ok(c.expr.evaluate(&batch)?.into_array(n)?))
+            .map(|c| Ok(c.expr.evaluate(batch)?.into_array(n)?))
             .collect()
     };
     let keys = eval(&plan.keys)?;
     let values = eval(&plan.values)?;
+    // The window bounds and ROWTIME close the aggregate schema.
+    let bound = |from_end: usize| -> Option<&Int64Array> {
+        batch
+            .column(batch.num_columns() - from_end)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+    };
+    let (starts, ends, times) = (bound(3), bound(2), bound(1));
+    let at = |a: Option<&Int64Array>, i: usize| a.filter(|a| a.is_valid(i)).map(|a| a.value(i));
     let mut out = Vec::with_capacity(n);
-    for (i, u) in updates.iter().enumerate() {
+    for i in 0..n {
         let key = keys
             .iter()
             .map(|a| sink::cell(a, i))
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(EngineError::Execution)?;
         let passes =
-            u.results.is_some() && having.as_ref().is_none_or(|h| h.is_valid(i) && h.value(i));
+            !updates.deleted[i] && having.as_ref().is_none_or(|h| h.is_valid(i) && h.value(i));
         let projected = values
             .iter()
             .map(|a| sink::cell(a, i))
@@ -120,14 +129,86 @@ pub(crate) fn project_updates(
         let value = passes.then(|| projected.clone());
         out.push(AggRow {
             key,
-            window: u.window,
+            window: at(starts, i).zip(at(ends, i)),
             value,
             projected,
-            timestamp: u.timestamp,
-            offset: u.offset,
+            timestamp: at(times, i).unwrap_or(0),
+            offset: updates.offsets[i],
         });
     }
     Ok(out)
+}
+
+/// Rows of a batch that failed, by index, with their error.
+pub(crate) type RowErrors = Vec<(usize, EngineError)>;
+
+/// The updates of one batch of records through an aggregation, with the rows that failed: the
+/// inputs are evaluated batch-wide, or when that fails row by row, a failing row being skipped
+/// and returned with its error (`(row index, error)`).
+pub(crate) fn aggregate_batch(
+    plan: &SelectPlan,
+    agg: &AggregatePlan,
+    state: &mut Aggregator,
+    batch: &RecordBatch,
+    tombstone: &[bool],
+    latest_only: bool,
+) -> Result<(Vec<UpdateBatch>, RowErrors)> {
+    let prepare = |state: &Aggregator, rows: &RecordBatch, tombstone: &[bool]| -> Result<_> {
+        let pass = pass_mask(plan, rows, tombstone)?;
+        let inputs = state.evaluate(rows)?;
+        let keys = match agg.table_source {
+            true => Some(source_keys(plan, rows)?),
+            false => None,
+        };
+        Ok((pass, inputs, keys))
+    };
+    match prepare(state, batch, tombstone) {
+        Ok((pass, inputs, keys)) => {
+            let updates = state.update_batch(&inputs, &pass, keys.as_deref(), latest_only)?;
+            Ok((vec![updates], Vec::new()))
+        }
+        Err(e) if batch.num_rows() == 1 => Ok((Vec::new(), vec![(0, e)])),
+        Err(_) => {
+            let (mut updates, mut errors) = (Vec::new(), Vec::new());
+            for i in 0..batch.num_rows() {
+                let row = batch.slice(i, 1);
+                match prepare(state, &row, &tombstone[i..=i]) {
+                    Ok((pass, inputs, keys)) => updates.push(state.update_batch(
+                        &inputs,
+                        &pass,
+                        keys.as_deref(),
+                        latest_only,
+                    )?),
+                    Err(e) => errors.push((i, e)),
+                }
+            }
+            Ok((updates, errors))
+        }
+    }
+}
+
+/// [`project_updates`] over several batches; an update that fails is skipped and returned with
+/// its error (`(source offset, error)`).
+pub(crate) fn project_all(
+    plan: &SelectPlan,
+    agg: &AggregatePlan,
+    batches: &[UpdateBatch],
+) -> (Vec<AggRow>, Vec<(i64, EngineError)>) {
+    let (mut rows, mut errors) = (Vec::new(), Vec::new());
+    for updates in batches {
+        match project_updates(plan, agg, updates) {
+            Ok(r) => rows.extend(r),
+            Err(_) => {
+                for i in 0..updates.len() {
+                    match project_updates(plan, agg, &updates.row(i)) {
+                        Ok(r) => rows.extend(r),
+                        Err(e) => errors.push((updates.offsets[i], e)),
+                    }
+                }
+            }
+        }
+    }
+    (rows, errors)
 }
 
 impl PersistentQuery {
@@ -143,88 +224,33 @@ impl PersistentQuery {
         let Some(state) = &self.aggregator else {
             return Err(EngineError::Internal("aggregation without state".into()));
         };
-        // Evaluate the inputs batch-wide; on failure, row by row, reporting the bad rows.
-        let prepared = (|| -> Result<_> {
-            let pass = pass_mask(&self.plan, batch, tombstone)?;
-            let inputs = state.lock().evaluate(batch)?;
-            let keys = match agg.table_source {
-                true => Some(source_keys(&self.plan, batch)?),
-                false => None,
-            };
-            Ok((pass, inputs, keys))
-        })();
-        let mut updates = Vec::new();
-        match prepared {
-            Ok((pass, inputs, keys)) => {
-                updates = state.lock().update(&inputs, &pass, keys.as_deref())?;
-            }
-            Err(e) if batch.num_rows() == 1 => {
-                self.row_error(batch, partition, e).await;
-            }
-            Err(_) => {
-                for i in 0..batch.num_rows() {
-                    let row = batch.slice(i, 1);
-                    let one = (|| -> Result<_> {
-                        let pass = pass_mask(&self.plan, &row, &tombstone[i..=i])?;
-                        let inputs = state.lock().evaluate(&row)?;
-                        let keys = match agg.table_source {
-                            true => Some(source_keys(&self.plan, &row)?),
-                            false => None,
-                        };
-                        Ok((pass, inputs, keys))
-                    })();
-                    match one {
-                        Ok((pass, inputs, keys)) => {
-                            updates.extend(state.lock().update(&inputs, &pass, keys.as_deref())?)
-                        }
-                        Err(e) => self.row_error(&row, partition, e).await,
-                    }
-                }
-            }
-        }
-        self.stats.late.store(state.lock().late, Ordering::Relaxed);
-        if self.buffered {
-            // Caching on: only the latest update of each group in this step.
-            type GroupWindow = (Vec<ScalarValue>, Option<(i64, i64)>);
-            let mut last: HashMap<GroupWindow, usize> = HashMap::new();
-            for (i, u) in updates.iter().enumerate() {
-                last.insert((u.key.clone(), u.window), i);
-            }
-            let mut keep: Vec<usize> = last.into_values().collect();
-            keep.sort_unstable();
-            updates = keep.into_iter().map(|i| updates[i].clone()).collect();
-        }
-        let rows = match project_updates(&self.plan, agg, &updates) {
-            Ok(rows) => rows,
-            Err(_) => {
-                let mut rows = Vec::new();
-                for u in &updates {
-                    match project_updates(&self.plan, agg, std::slice::from_ref(u)) {
-                        Ok(r) => rows.extend(r),
-                        Err(e) => {
-                            self.stats.errors.fetch_add(1, Ordering::Relaxed);
-                            self.processing_log
-                                .record_processing_error(
-                                    &self.id,
-                                    &self.plan.source.topic,
-                                    partition,
-                                    u.offset,
-                                    &e.to_string(),
-                                )
-                                .await;
-                        }
-                    }
-                }
-                rows
-            }
+        let (updates, failed) = {
+            let mut state = state.lock();
+            let r = aggregate_batch(&self.plan, agg, &mut state, batch, tombstone, self.buffered)?;
+            self.stats.late.store(state.late(), Ordering::Relaxed);
+            r
         };
+        for (i, e) in failed {
+            self.row_error(&batch.slice(i, 1), partition, e).await;
+        }
+        let (rows, failed) = project_all(&self.plan, agg, &updates);
+        for (offset, e) in failed {
+            self.stats.errors.fetch_add(1, Ordering::Relaxed);
+            self.processing_log
+                .record_processing_error(
+                    &self.id,
+                    &self.plan.source.topic,
+                    partition,
+                    offset,
+                    &e.to_string(),
+                )
+                .await;
+        }
         let encoder = sink::RowEncoder {
             sink: &self.sink,
             partitions: self.sink_partitions,
             computed_key: true,
         };
-        let headers: &HeaderMap = &HashMap::new();
-        let _ = headers;
         for row in rows {
             // A tombstone only deletes a row that exists (HAVING failing again stays silent).
             if row.value.is_none() {

@@ -19,6 +19,7 @@ use crate::value::{from_json, list_value, null_of, to_json};
 
 mod attr;
 mod collect;
+pub mod columnar;
 mod count;
 mod minmax;
 mod offset;
@@ -65,6 +66,8 @@ pub struct AggregateFunction {
     pub return_type: SqlType,
     /// Whether it can undo a row (table aggregations refuse functions that cannot).
     pub undoable: bool,
+    /// Its vectorised form, when it has one (COUNT, SUM, AVG, MIN, MAX over numbers).
+    pub columnar: Option<columnar::ColumnarKind>,
     make: Arc<dyn Fn() -> Box<dyn Accumulator> + Send + Sync>,
 }
 
@@ -86,6 +89,7 @@ impl AggregateFunction {
             name: name.to_string(),
             return_type,
             undoable,
+            columnar: None,
             make: Arc::new(make),
         }
     }
@@ -175,6 +179,10 @@ pub fn resolve_call(
         "ATTR" => attr::attr(&types),
         _ => Err(Fail::NoMatch),
     };
+    let resolved = resolved.map(|mut f| {
+        f.columnar = columnar::kind(&upper, &types);
+        f
+    });
     resolved.map_err(|fail| match fail {
         Fail::NoMatch => format!(
             "Function '{}' does not accept parameters ({}).",

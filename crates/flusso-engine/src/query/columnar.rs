@@ -1,0 +1,499 @@
+//! The vectorised aggregation: the common case — a stream source grouped by any columns,
+//! unwindowed or in tumbling or hopping windows, with COUNT, SUM, AVG, MIN and MAX over numbers
+//! — run batch by batch on Arrow arrays, with the same results, update order and changelog
+//! state as the row-by-row [`Aggregator`](super::aggregate::Aggregator).
+//!
+//! Group keys are Arrow's row format (one byte string per grouping tuple), found through one
+//! hash table of group ids; each aggregate call keeps a state vector indexed by group id
+//! ([`GroupsAccumulator`]). A batch is applied in two passes: first every row finds its group
+//! (and window), then each call runs over the (row, group) pairs in order, yielding the group's
+//! result after each row — the update ksqlDB emits for that record.
+
+use std::collections::BTreeMap;
+use std::hash::BuildHasher;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    new_null_array, Array, ArrayRef, BooleanArray, Int64Array, RecordBatch, RecordBatchOptions,
+    UInt32Array,
+};
+use datafusion::arrow::compute::{take, take_record_batch};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::row::{RowConverter, SortField};
+use datafusion::common::ScalarValue;
+use hashbrown::{DefaultHashBuilder, HashTable};
+use serde_json::{json, Value as Json};
+
+use super::aggregate::{DirtyGroup, GroupKey, Inputs, Update, UpdateBatch, Window};
+use crate::error::{EngineError, Result};
+use crate::planner::aggregate::{AggregatePlan, WindowShape};
+use crate::udaf::columnar::{create, GroupsAccumulator};
+
+/// "No window" in the per-group window start.
+const UNWINDOWED: i64 = i64::MIN;
+
+/// The state of a vectorised aggregation.
+pub(crate) struct Columnar {
+    plan: Arc<AggregatePlan>,
+    /// `(size, advance)` of time windows.
+    window: Option<(i64, i64)>,
+    converter: RowConverter,
+    hasher: DefaultHashBuilder,
+    /// Group ids, by hash of (key bytes, window start).
+    table: HashTable<u32>,
+    // Per group id:
+    hashes: Vec<u64>,
+    keys: Vec<Box<[u8]>>,
+    starts: Vec<i64>,
+    /// The highest event time of the group's rows.
+    times: Vec<i64>,
+    live: Vec<bool>,
+    dirty_flag: Vec<bool>,
+    /// Last position in the current batch (caching on), valid where `stamp == generation`.
+    last: Vec<u32>,
+    stamp: Vec<u32>,
+    generation: u32,
+    /// Ids of removed groups, reused first.
+    free: Vec<u32>,
+    live_count: usize,
+    accs: Vec<Box<dyn GroupsAccumulator>>,
+    /// Time windows: group ids by window start (for retention).
+    by_window: BTreeMap<i64, Vec<u32>>,
+    /// Groups changed since the last [`Columnar::take_dirty`] (may repeat; `dirty_flag` rules).
+    dirty: Vec<u32>,
+    /// Groups dropped by retention since the last [`Columnar::take_dirty`]: key and start.
+    expired: Vec<(Box<[u8]>, i64)>,
+    /// The highest event time seen (windowed).
+    pub stream_time: i64,
+    /// Records dropped because their window had closed.
+    pub late: u64,
+}
+
+impl Columnar {
+    /// A vectorised aggregation for `plan`, when the plan is one it runs.
+    pub fn try_new(plan: &Arc<AggregatePlan>) -> Option<Columnar> {
+        let window = match plan.window.map(|w| w.shape) {
+            None => None,
+            Some(WindowShape::Time { size, advance }) => Some((size, advance)),
+            Some(WindowShape::Session { .. }) => return None,
+        };
+        if plan.table_source || plan.emit_final || plan.group_by.is_empty() {
+            return None;
+        }
+        let kinds: Option<Vec<_>> = plan
+            .calls
+            .iter()
+            .map(|c| c.function.columnar.clone())
+            .collect();
+        let types: Vec<DataType> = plan
+            .agg_schema
+            .fields()
+            .iter()
+            .take(plan.group_by.len())
+            .map(|f| f.data_type().clone())
+            .collect();
+        if !types.iter().all(plain_key) {
+            return None;
+        }
+        let fields: Vec<SortField> = types.into_iter().map(SortField::new).collect();
+        let converter = RowConverter::new(fields).ok()?;
+        Some(Columnar {
+            plan: Arc::clone(plan),
+            window,
+            converter,
+            hasher: DefaultHashBuilder::default(),
+            table: HashTable::new(),
+            hashes: Vec::new(),
+            keys: Vec::new(),
+            starts: Vec::new(),
+            times: Vec::new(),
+            live: Vec::new(),
+            dirty_flag: Vec::new(),
+            last: Vec::new(),
+            stamp: Vec::new(),
+            generation: 0,
+            free: Vec::new(),
+            live_count: 0,
+            accs: kinds?.iter().map(create).collect(),
+            by_window: BTreeMap::new(),
+            dirty: Vec::new(),
+            expired: Vec::new(),
+            stream_time: i64::MIN,
+            late: 0,
+        })
+    }
+
+    /// The group of `key` in the window starting at `start`, created empty (event time `ts`)
+    /// when new.
+    fn group(&mut self, key: &[u8], start: i64, ts: i64) -> u32 {
+        let hash = self.hasher.hash_one((key, start));
+        let (keys, starts) = (&self.keys, &self.starts);
+        if let Some(&g) = self.table.find(hash, |&g| {
+            starts[g as usize] == start && *keys[g as usize] == *key
+        }) {
+            return g;
+        }
+        let g = match self.free.pop() {
+            Some(g) => {
+                let i = g as usize;
+                self.keys[i] = key.into();
+                self.starts[i] = start;
+                self.times[i] = ts;
+                self.hashes[i] = hash;
+                self.live[i] = true;
+                for acc in &mut self.accs {
+                    acc.reset(i);
+                }
+                g
+            }
+            None => {
+                let g = self.keys.len() as u32;
+                self.keys.push(key.into());
+                self.starts.push(start);
+                self.times.push(ts);
+                self.hashes.push(hash);
+                self.live.push(true);
+                self.dirty_flag.push(false);
+                self.last.push(0);
+                self.stamp.push(0);
+                for acc in &mut self.accs {
+                    acc.resize(self.keys.len());
+                }
+                g
+            }
+        };
+        let hashes = &self.hashes;
+        self.table.insert_unique(hash, g, |&x| hashes[x as usize]);
+        if start != UNWINDOWED {
+            self.by_window.entry(start).or_default().push(g);
+        }
+        self.live_count += 1;
+        g
+    }
+
+    /// Applies one batch (`pass[i]`: row `i` has a value and passed WHERE); returns the updates
+    /// in input order — only each group's last one when `latest_only` (caching on).
+    pub fn update(
+        &mut self,
+        inputs: &Inputs,
+        pass: &BooleanArray,
+        latest_only: bool,
+    ) -> Result<UpdateBatch> {
+        let n = inputs.rowtime.len();
+        let rows = self.converter.convert_columns(&inputs.groups)?;
+        let key_nulls: Vec<_> = inputs
+            .groups
+            .iter()
+            .filter_map(|a| a.logical_nulls())
+            .collect();
+        let grace = self.plan.window.map(|w| w.grace).unwrap_or(0);
+        let mut in_rows: Vec<u32> = Vec::with_capacity(n);
+        let mut groups: Vec<u32> = Vec::with_capacity(n);
+        let mut starts: Vec<i64> = Vec::with_capacity(n);
+        let mut times: Vec<i64> = Vec::with_capacity(n);
+        for i in 0..n {
+            if !(pass.is_valid(i) && pass.value(i)) || key_nulls.iter().any(|b| b.is_null(i)) {
+                continue;
+            }
+            let ts = inputs.rowtime.value(i);
+            let key = rows.row(i);
+            let mut apply = |this: &mut Columnar, start: i64| {
+                let g = this.group(key.as_ref(), start, ts);
+                let gi = g as usize;
+                this.times[gi] = this.times[gi].max(ts);
+                if !this.dirty_flag[gi] {
+                    this.dirty_flag[gi] = true;
+                    this.dirty.push(g);
+                }
+                in_rows.push(i as u32);
+                groups.push(g);
+                starts.push(start);
+                times.push(this.times[gi]);
+            };
+            match self.window {
+                None => apply(self, UNWINDOWED),
+                Some((size, advance)) => {
+                    self.stream_time = self.stream_time.max(ts);
+                    let first = {
+                        let s = (ts - size + advance).max(0);
+                        s - s % advance
+                    };
+                    let mut start = first;
+                    while start <= ts {
+                        if start + size + grace <= self.stream_time || ts < 0 {
+                            self.late += 1;
+                        } else {
+                            apply(self, start);
+                        }
+                        start += advance;
+                    }
+                }
+            }
+        }
+        let results: Vec<ArrayRef> = self
+            .accs
+            .iter_mut()
+            .zip(&inputs.args)
+            .map(|(acc, args)| acc.update(args, &in_rows, &groups))
+            .collect();
+        let offsets = take(&inputs.offsets, &UInt32Array::from(in_rows.clone()), None)?;
+        let offsets = offsets
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .map(|a| a.values().to_vec())
+            .unwrap_or_default();
+        let indices = UInt32Array::from(in_rows);
+        let mut columns = inputs
+            .groups
+            .iter()
+            .map(|a| Ok(take(a, &indices, None)?))
+            .collect::<Result<Vec<_>>>()?;
+        columns.extend(results);
+        columns.extend(self.bounds(&starts));
+        columns.push(Arc::new(Int64Array::from(times)));
+        let batch = RecordBatch::try_new_with_options(
+            Arc::clone(&self.plan.agg_schema),
+            columns,
+            &RecordBatchOptions::new().with_row_count(Some(groups.len())),
+        )?;
+        self.expire();
+        let mut updates = UpdateBatch {
+            deleted: vec![false; batch.num_rows()],
+            batch,
+            offsets,
+        };
+        if latest_only {
+            updates = self.latest(updates, &groups)?;
+        }
+        Ok(updates)
+    }
+
+    /// WINDOWSTART and WINDOWEND columns for windows starting at `starts`.
+    fn bounds(&self, starts: &[i64]) -> [ArrayRef; 2] {
+        match self.window {
+            None => [
+                new_null_array(&DataType::Int64, starts.len()),
+                new_null_array(&DataType::Int64, starts.len()),
+            ],
+            Some((size, _)) => [
+                Arc::new(Int64Array::from(starts.to_vec())),
+                Arc::new(Int64Array::from_iter_values(
+                    starts.iter().map(|s| s + size),
+                )),
+            ],
+        }
+    }
+
+    /// Keeps each group's last update of the batch, in order.
+    fn latest(&mut self, updates: UpdateBatch, groups: &[u32]) -> Result<UpdateBatch> {
+        self.generation = self.generation.wrapping_add(1);
+        for (k, &g) in groups.iter().enumerate() {
+            self.stamp[g as usize] = self.generation;
+            self.last[g as usize] = k as u32;
+        }
+        let keep: Vec<u32> = groups
+            .iter()
+            .enumerate()
+            .filter(|&(k, &g)| self.last[g as usize] == k as u32)
+            .map(|(k, _)| k as u32)
+            .collect();
+        if keep.len() == groups.len() {
+            return Ok(updates);
+        }
+        Ok(UpdateBatch {
+            batch: take_record_batch(&updates.batch, &UInt32Array::from(keep.clone()))?,
+            deleted: vec![false; keep.len()],
+            offsets: keep.iter().map(|&k| updates.offsets[k as usize]).collect(),
+        })
+    }
+
+    /// Forgets group `g`.
+    fn drop_group(&mut self, g: u32) -> Box<[u8]> {
+        let i = g as usize;
+        if let Ok(entry) = self.table.find_entry(self.hashes[i], |&x| x == g) {
+            entry.remove();
+        }
+        self.live[i] = false;
+        self.dirty_flag[i] = false;
+        self.live_count -= 1;
+        self.free.push(g);
+        std::mem::take(&mut self.keys[i])
+    }
+
+    /// Drops time windows past their retention (they are tombstones in the changelog).
+    fn expire(&mut self) {
+        let (Some((size, _)), Some(w)) = (self.window, self.plan.window) else {
+            return;
+        };
+        let horizon = self.stream_time.saturating_sub(w.retention);
+        while let Some((&start, _)) = self.by_window.first_key_value() {
+            if start + size > horizon {
+                break;
+            }
+            let Some((_, ids)) = self.by_window.pop_first() else {
+                break;
+            };
+            for g in ids {
+                if self.live[g as usize] && self.starts[g as usize] == start {
+                    let key = self.drop_group(g);
+                    self.expired.push((key, start));
+                }
+            }
+        }
+    }
+
+    fn window_of(&self, start: i64) -> Option<Window> {
+        self.window
+            .filter(|_| start != UNWINDOWED)
+            .map(|(size, _)| (start, start + size))
+    }
+
+    /// Group keys as values, from their row bytes.
+    fn decode_keys<'a>(&self, keys: impl Iterator<Item = &'a [u8]>) -> Result<Vec<GroupKey>> {
+        let parser = self.converter.parser();
+        let rows: Vec<_> = keys.map(|k| parser.parse(k)).collect();
+        let n = rows.len();
+        let columns = self.converter.convert_rows(rows)?;
+        (0..n)
+            .map(|i| {
+                columns
+                    .iter()
+                    .map(|c| Ok(ScalarValue::try_from_array(c, i)?))
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn state(&self, g: usize) -> Json {
+        json!({
+            "ts": self.times[g],
+            "accs": self.accs.iter().map(|a| a.state(g)).collect::<Vec<_>>(),
+        })
+    }
+
+    /// The groups changed since the last call, with their state (`None`: removed).
+    pub fn take_dirty(&mut self) -> Result<Vec<DirtyGroup>> {
+        let mut ids = std::mem::take(&mut self.dirty);
+        ids.retain(|&g| std::mem::replace(&mut self.dirty_flag[g as usize], false));
+        let expired = std::mem::take(&mut self.expired);
+        let keys = self.decode_keys(
+            ids.iter()
+                .map(|&g| &*self.keys[g as usize])
+                .chain(expired.iter().map(|(k, _)| &**k)),
+        )?;
+        let mut keys = keys.into_iter();
+        let mut out = Vec::with_capacity(ids.len() + expired.len());
+        for &g in &ids {
+            let key = keys.next().unwrap_or_default();
+            let window = self.window_of(self.starts[g as usize]);
+            out.push(((key, window), Some(self.state(g as usize))));
+        }
+        for (_, start) in &expired {
+            let key = keys.next().unwrap_or_default();
+            out.push(((key, self.window_of(*start)), None));
+        }
+        Ok(out)
+    }
+
+    /// Forgets which groups changed.
+    pub fn clear_dirty(&mut self) {
+        for g in self.dirty.drain(..) {
+            self.dirty_flag[g as usize] = false;
+        }
+        self.expired.clear();
+    }
+
+    /// Row bytes of a key given as values.
+    fn encode_key(&self, key: &GroupKey) -> Result<Box<[u8]>> {
+        let columns = key
+            .iter()
+            .map(|v| Ok(v.to_array()?))
+            .collect::<Result<Vec<ArrayRef>>>()?;
+        let rows = self.converter.convert_columns(&columns)?;
+        Ok(rows.row(0).as_ref().into())
+    }
+
+    /// Restores one group from its changelog state.
+    pub fn restore(&mut self, key: &GroupKey, window: Option<Window>, state: &Json) -> Result<()> {
+        let bytes = self.encode_key(key)?;
+        let ts = state.get("ts").and_then(|t| t.as_i64()).unwrap_or(0);
+        let start = window.map(|w| w.0).unwrap_or(UNWINDOWED);
+        let g = self.group(&bytes, start, ts) as usize;
+        self.times[g] = ts;
+        let accs = state
+            .get("accs")
+            .and_then(|a| a.as_array())
+            .ok_or_else(|| EngineError::Internal("changelog state without accs".into()))?;
+        for (acc, s) in self.accs.iter_mut().zip(accs) {
+            acc.restore(g, s).map_err(EngineError::Internal)?;
+        }
+        if self.window.is_some() {
+            self.stream_time = self.stream_time.max(ts);
+        }
+        Ok(())
+    }
+
+    /// Forgets one group (a tombstone in the changelog).
+    pub fn remove(&mut self, key: &GroupKey, window: Option<Window>) -> Result<()> {
+        let bytes = self.encode_key(key)?;
+        let start = window.map(|w| w.0).unwrap_or(UNWINDOWED);
+        let hash = self.hasher.hash_one((&*bytes, start));
+        let (keys, starts) = (&self.keys, &self.starts);
+        if let Some(&g) = self.table.find(hash, |&g| {
+            starts[g as usize] == start && *keys[g as usize] == *bytes
+        }) {
+            self.drop_group(g);
+        }
+        Ok(())
+    }
+
+    /// Every group's current result, as updates (to rebuild the table's rows after a restore).
+    pub fn all_updates(&self) -> Result<Vec<Update>> {
+        let ids: Vec<u32> = (0..self.keys.len() as u32)
+            .filter(|&g| self.live[g as usize])
+            .collect();
+        let keys = self.decode_keys(ids.iter().map(|&g| &*self.keys[g as usize]))?;
+        let results: Vec<ArrayRef> = self.accs.iter().map(|a| a.results(&ids)).collect();
+        ids.iter()
+            .zip(keys)
+            .enumerate()
+            .map(|(k, (&g, key))| {
+                Ok(Update {
+                    key,
+                    window: self.window_of(self.starts[g as usize]),
+                    results: Some(
+                        results
+                            .iter()
+                            .map(|r| ScalarValue::try_from_array(r, k))
+                            .collect::<std::result::Result<_, _>>()?,
+                    ),
+                    timestamp: self.times[g as usize],
+                    offset: -1,
+                })
+            })
+            .collect()
+    }
+
+    /// Number of groups held.
+    pub fn len(&self) -> usize {
+        self.live_count
+    }
+}
+
+/// Whether the row format keeps keys of this type exactly as the value-based groups do.
+fn plain_key(t: &DataType) -> bool {
+    matches!(
+        t,
+        DataType::Boolean
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::Float64
+            | DataType::Utf8
+            | DataType::Binary
+            | DataType::Decimal128(..)
+            | DataType::Date32
+            | DataType::Time32(_)
+            | DataType::Time64(_)
+            | DataType::Timestamp(..)
+    )
+}

@@ -153,7 +153,8 @@ pub struct Aggregator {
     /// The highest event time seen.
     stream_time: i64,
     /// `EMIT FINAL`: windows updated and not yet emitted, by window end.
-    pending: BTreeMap<(i64, i64), Vec<GroupKey>>,
+    /// Each window's latest update per group.
+    pending: BTreeMap<(i64, i64), Vec<Update>>,
     /// Highest timestamp of the updates seen by `EMIT FINAL`'s buffer.
     suppress_time: i64,
     /// Groups changed since the last [`Aggregator::take_dirty`].
@@ -436,7 +437,18 @@ impl Aggregator {
         // A session closes `gap` after its end, then stays open `grace` longer.
         let close_time = self.stream_time - grace - gap;
         let fresh = self.new_group(ts);
+        let horizon = self
+            .stream_time
+            .saturating_sub(self.plan.window.map(|w| w.retention).unwrap_or(0));
         let sessions = self.sessions.entry(key.clone()).or_default();
+        // Sessions past their retention are gone: a record near one starts a new session.
+        sessions.retain(|s| {
+            let keep = s.end >= horizon;
+            if !keep {
+                self.dirty.insert((key.clone(), Some((s.start, s.end))));
+            }
+            keep
+        });
         let overlapping: Vec<usize> = sessions
             .iter()
             .enumerate()
@@ -526,45 +538,45 @@ impl Aggregator {
         }
     }
 
-    /// `EMIT FINAL`: buffers the updates and releases the windows that closed.
+    /// `EMIT FINAL`: buffers the updates and releases the windows that closed (a window's
+    /// latest update; a merged-away session's is withdrawn).
     fn suppress(&mut self, updates: Vec<Update>) -> Vec<Update> {
         let grace = self.plan.window.map(|w| w.grace).unwrap_or(0);
         for u in updates {
             self.suppress_time = self.suppress_time.max(u.timestamp);
-            if let Some((start, end)) = u.window {
-                let keys = self.pending.entry((end, start)).or_default();
-                if !keys.contains(&u.key) {
-                    keys.push(u.key);
+            let Some((start, end)) = u.window else {
+                continue;
+            };
+            let held = self.pending.entry((end, start)).or_default();
+            let at = held.iter().position(|h| h.key == u.key);
+            match (at, u.results.is_some()) {
+                (Some(i), true) => held[i] = u,
+                (None, true) => held.push(u),
+                (Some(i), false) => {
+                    held.remove(i);
                 }
+                (None, false) => {}
             }
         }
         let mut out = Vec::new();
-        while let Some((&(end, start), _)) = self.pending.first_key_value() {
+        while let Some((&(end, _), _)) = self.pending.first_key_value() {
             if end + grace > self.suppress_time {
                 break;
             }
-            let Some((_, keys)) = self.pending.pop_first() else {
+            let Some((_, held)) = self.pending.pop_first() else {
                 break;
             };
-            for key in keys {
-                let found = match self.plan.window.map(|w| w.shape) {
-                    Some(WindowShape::Session { .. }) => self.sessions.get(&key).and_then(|ss| {
-                        ss.iter()
-                            .find(|s| s.start == start && s.end == end)
-                            .map(|s| &s.group)
-                    }),
-                    _ => self.windows.get(&start).and_then(|m| m.get(&key)),
-                };
-                if let Some(g) = found {
-                    out.push(Update {
-                        key: key.clone(),
-                        window: Some((start, end)),
-                        results: Some(g.results()),
-                        timestamp: g.timestamp,
-                        offset: -1,
-                    });
-                }
-            }
+            // A time window past its retention is gone, and not released (its store no longer
+            // holds it); a session's final row is held here whatever its retention.
+            let sessions = matches!(
+                self.plan.window.map(|w| w.shape),
+                Some(WindowShape::Session { .. })
+            );
+            out.extend(
+                held.into_iter()
+                    .filter(|u| sessions || self.lookup(&u.key, u.window).is_some())
+                    .map(|u| Update { offset: -1, ..u }),
+            );
         }
         out
     }

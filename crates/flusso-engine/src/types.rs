@@ -56,6 +56,16 @@ pub enum SqlType {
 }
 
 impl SqlType {
+    /// Whether this type is or holds a MAP.
+    pub fn contains_map(&self) -> bool {
+        match self {
+            SqlType::Map(..) => true,
+            SqlType::Array(e) => e.contains_map(),
+            SqlType::Struct(fields) => fields.iter().any(|(_, t)| t.contains_map()),
+            _ => false,
+        }
+    }
+
     /// Resolves a parsed type, expanding names declared with `CREATE TYPE`.
     pub fn from_ast(
         t: &flusso_sql::ast::DataType,

@@ -17,6 +17,7 @@ use crate::catalog::{QueryInfo, Source};
 use crate::error::{EngineError, Result};
 use crate::format::FormatKind;
 use crate::log_client::OutRecord;
+use crate::planner::aggregate::configure_functions;
 use crate::planner::expr::{ExprTranslator, Scope};
 use crate::planner::select::{plan_select, SelectPlan};
 use crate::query::push::PushQuery;
@@ -62,6 +63,10 @@ impl Engine {
         sink: Arc<Source>,
         ctx: &Ctx<'_>,
     ) -> Result<BTreeMap<i32, i64>> {
+        let mut plan = plan;
+        configure_functions(&mut plan, &|n| {
+            ctx.prop(&self.inner.config, n).map(str::to_string)
+        });
         let start = self.start_positions(&plan.source, ctx).await?;
         let mut positions = start.clone();
         for (topic, p, o) in self
@@ -634,12 +639,15 @@ impl Engine {
         }
         let source = self.source_of(query)?;
         let types = self.inner.catalog.read().types.clone();
-        let plan = plan_select(query, Arc::clone(&source), &types, "transient", false)?;
+        let mut plan = plan_select(query, Arc::clone(&source), &types, "transient", false)?;
         let ctx = Ctx {
             text: &statement.text,
             properties: &session.properties,
             start: None,
         };
+        configure_functions(&mut plan, &|n| {
+            ctx.prop(&self.inner.config, n).map(str::to_string)
+        });
         let positions = self.start_positions(&source, &ctx).await?;
         let n = self.inner.seq.fetch_add(1, Ordering::Relaxed) + 1;
         // A query asked to read only new records is what ksqlDB calls a scalable push query.

@@ -109,6 +109,28 @@ pub struct AggregatePlan {
     pub table_source: bool,
 }
 
+/// Applies the function settings of a query's properties (`prop` looks one up), such as
+/// `ksql.functions.collect_list.limit`, to its aggregate calls.
+pub fn configure_functions(plan: &mut SelectPlan, prop: &dyn Fn(&str) -> Option<String>) {
+    let Some(agg) = &mut plan.aggregate else {
+        return;
+    };
+    let configured: Vec<_> = agg
+        .calls
+        .iter()
+        .map(|c| c.function.configured(prop))
+        .collect();
+    if configured.iter().all(Option::is_none) {
+        return;
+    }
+    let agg = Arc::make_mut(agg);
+    for (call, f) in agg.calls.iter_mut().zip(configured) {
+        if let Some(f) = f {
+            call.function = f;
+        }
+    }
+}
+
 /// Name of the aggregate schema's column for grouping expression `i`.
 fn group_column(i: usize) -> String {
     format!("__G{i}")

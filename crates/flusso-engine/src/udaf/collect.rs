@@ -11,7 +11,7 @@ use serde_json::Value as Json;
 use super::{array_of, coerce, downcast, json_values, values_json, Accumulator};
 use super::{AggregateFunction, Fail, Resolved};
 use crate::types::SqlType;
-use crate::value::{map_value, null_of};
+use crate::value::{map_value, null_of, to_json};
 
 /// ksqlDB's `ksql.functions.collect_list.limit` and `ksql.functions.collect_set.limit`, at the
 /// largest value ksqlDB allows.
@@ -22,19 +22,23 @@ pub const HISTOGRAM_LIMIT: usize = 1000;
 
 /// `COLLECT_LIST(x)`.
 pub(crate) fn collect_list(types: &[SqlType]) -> Resolved {
-    collect(types, "COLLECT_LIST", false)
+    collect(types, "COLLECT_LIST", COLLECT_LIMIT)
 }
 
 /// `COLLECT_SET(x)`.
 pub(crate) fn collect_set(types: &[SqlType]) -> Resolved {
-    collect(types, "COLLECT_SET", true)
+    collect(types, "COLLECT_SET", COLLECT_LIMIT)
 }
 
-fn collect(types: &[SqlType], name: &str, distinct: bool) -> Resolved {
+/// COLLECT_LIST or COLLECT_SET (`name`) keeping at most `limit` values.
+pub(crate) fn collect(types: &[SqlType], name: &str, limit: usize) -> Resolved {
     let [t] = types else {
         return Err(Fail::NoMatch);
     };
     let t = t.clone();
+    let distinct = name == "COLLECT_SET";
+    // Maps are equal whatever the order of their entries (compared as JSON objects).
+    let by_content = t.contains_map();
     Ok(AggregateFunction::new(
         name,
         SqlType::Array(Box::new(t.clone())),
@@ -43,6 +47,8 @@ fn collect(types: &[SqlType], name: &str, distinct: bool) -> Resolved {
             Box::new(Collect {
                 t: t.clone(),
                 distinct,
+                limit,
+                by_content,
                 values: Vec::new(),
             })
         },
@@ -67,7 +73,22 @@ pub(crate) fn histogram(types: &[SqlType]) -> Resolved {
 pub(crate) struct Collect {
     t: SqlType,
     distinct: bool,
+    limit: usize,
+    by_content: bool,
     values: Vec<ScalarValue>,
+}
+
+impl Collect {
+    /// Whether `values` holds `v`.
+    fn holds(&self, values: &[ScalarValue], v: &ScalarValue) -> bool {
+        match self.by_content {
+            false => values.contains(v),
+            true => {
+                let j = to_json(v);
+                values.iter().any(|x| to_json(x) == j)
+            }
+        }
+    }
 }
 
 impl Accumulator for Collect {
@@ -75,7 +96,7 @@ impl Accumulator for Collect {
         let Some(v) = args.first().and_then(|v| coerce(v, &self.t)) else {
             return;
         };
-        if self.values.len() < COLLECT_LIMIT && !(self.distinct && self.values.contains(&v)) {
+        if self.values.len() < self.limit && !(self.distinct && self.holds(&self.values, &v)) {
             self.values.push(v);
         }
     }
@@ -95,10 +116,10 @@ impl Accumulator for Collect {
         // ksqlDB's merge(earlier, later): the earlier values, then the later ones that fit.
         let mut merged = o.values.clone();
         for v in &self.values {
-            if merged.len() >= COLLECT_LIMIT {
+            if merged.len() >= self.limit {
                 break;
             }
-            if !(self.distinct && merged.contains(v)) {
+            if !(self.distinct && self.holds(&merged, v)) {
                 merged.push(v.clone());
             }
         }

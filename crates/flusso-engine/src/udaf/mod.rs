@@ -99,6 +99,24 @@ impl AggregateFunction {
         (self.make)()
     }
 
+    /// This function with the settings a query's properties give it (`prop` looks one up):
+    /// `ksql.functions.collect_list.limit` and `ksql.functions.collect_set.limit`; `None` when
+    /// none applies.
+    pub fn configured(&self, prop: &dyn Fn(&str) -> Option<String>) -> Option<AggregateFunction> {
+        match self.name.as_str() {
+            "COLLECT_LIST" | "COLLECT_SET" => {
+                let name = format!("ksql.functions.{}.limit", self.name.to_lowercase());
+                let limit = prop(&name)?.trim().parse::<i64>().ok()?;
+                let SqlType::Array(t) = &self.return_type else {
+                    return None;
+                };
+                let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+                collect::collect(std::slice::from_ref(t), &self.name, limit).ok()
+            }
+            _ => None,
+        }
+    }
+
     /// Whether ksqlDB keeps this function's intermediate value as an ARRAY, MAP or STRUCT
     /// (AVG, TOPK, COLLECT_LIST, ...), which DELIMITED cannot hold: ksqlDB then refuses the
     /// query with "One of the functions used in the statement has an intermediate type that

@@ -57,6 +57,17 @@ pub struct Group {
 }
 
 impl Group {
+    /// Adds one row's arguments; an accumulator that refuses it (SUM's DECIMAL overflow) reports
+    /// its error against the record's offset.
+    fn add(&mut self, args: &[Vec<ScalarValue>], offset: i64, errors: &mut Vec<(i64, String)>) {
+        for (acc, a) in self.accs.iter_mut().zip(args) {
+            acc.add(a);
+            if let Some(e) = acc.error() {
+                errors.push((offset, e));
+            }
+        }
+    }
+
     fn results(&self) -> Vec<ScalarValue> {
         self.accs.iter().map(|a| a.result()).collect()
     }
@@ -164,6 +175,9 @@ pub struct Aggregator {
     dirty_contributions: HashSet<Vec<ScalarValue>>,
     /// Records dropped because their window had closed.
     pub late: u64,
+    /// Rows an accumulator refused since the last [`Aggregator::take_errors`]: the record's
+    /// offset and the error.
+    errors: Vec<(i64, String)>,
 }
 
 impl Aggregator {
@@ -182,6 +196,7 @@ impl Aggregator {
             dirty: HashSet::new(),
             dirty_contributions: HashSet::new(),
             late: 0,
+            errors: Vec::new(),
         }
     }
 
@@ -271,6 +286,11 @@ impl Aggregator {
         UpdateBatch::from_updates(&self.plan, &updates)
     }
 
+    /// The rows an accumulator refused since the last call (record offset, error).
+    pub fn take_errors(&mut self) -> Vec<(i64, String)> {
+        std::mem::take(&mut self.errors)
+    }
+
     /// Records dropped because their window had closed.
     pub fn late(&self) -> u64 {
         match &self.columnar {
@@ -310,9 +330,7 @@ impl Aggregator {
                             for (acc, a) in g.accs.iter_mut().zip(&old_args) {
                                 acc.undo(a);
                             }
-                            for (acc, a) in g.accs.iter_mut().zip(&args) {
-                                acc.add(a);
-                            }
+                            g.add(&args, offset, &mut self.errors);
                             g.timestamp = g.timestamp.max(ts);
                             changed(
                                 g,
@@ -377,9 +395,7 @@ impl Aggregator {
                                 window.insert(key.clone(), fresh);
                             }
                             if let Some(g) = window.get_mut(&key) {
-                                for (acc, a) in g.accs.iter_mut().zip(&args) {
-                                    acc.add(a);
-                                }
+                                g.add(&args, offset, &mut self.errors);
                                 g.timestamp = g.timestamp.max(ts);
                                 let w = Some((start, end));
                                 changed(g, &key, w, g.timestamp, offset, &mut out, &mut self.dirty);
@@ -416,9 +432,7 @@ impl Aggregator {
         let Some(g) = self.groups.get_mut(&key) else {
             return;
         };
-        for (acc, a) in g.accs.iter_mut().zip(args) {
-            acc.add(a);
-        }
+        g.add(args, offset, &mut self.errors);
         g.timestamp = g.timestamp.max(ts);
         changed(g, &key, None, g.timestamp, offset, out, &mut self.dirty);
     }
@@ -495,9 +509,7 @@ impl Aggregator {
             }
             merged.timestamp = merged.timestamp.max(old.group.timestamp);
         }
-        for (acc, a) in merged.accs.iter_mut().zip(args) {
-            acc.add(a);
-        }
+        merged.add(args, offset, &mut self.errors);
         merged.timestamp = merged.timestamp.max(ts);
         out.push(Update {
             key: key.clone(),

@@ -197,5 +197,7 @@ fn aggregate_rows(
     // A row that cannot be evaluated or projected is skipped, as a persistent query logs and
     // skips it.
     let (updates, _) = super::stateful::aggregate_batch(plan, agg, state, batch, tombstone, false)?;
+    // Rows an accumulator refused are skipped too.
+    let _ = state.take_errors();
     Ok(super::stateful::project_all(plan, agg, &updates).0)
 }

@@ -224,17 +224,21 @@ impl PersistentQuery {
         let Some(state) = &self.aggregator else {
             return Err(EngineError::Internal("aggregation without state".into()));
         };
-        let (updates, failed) = {
+        let (updates, failed, refused) = {
             let mut state = state.lock();
-            let r = aggregate_batch(&self.plan, agg, &mut state, batch, tombstone, self.buffered)?;
+            let (updates, failed) =
+                aggregate_batch(&self.plan, agg, &mut state, batch, tombstone, self.buffered)?;
             self.stats.late.store(state.late(), Ordering::Relaxed);
-            r
+            (updates, failed, state.take_errors())
         };
         for (i, e) in failed {
             self.row_error(&batch.slice(i, 1), partition, e).await;
         }
         let (rows, failed) = project_all(&self.plan, agg, &updates);
-        for (offset, e) in failed {
+        let refused = refused
+            .into_iter()
+            .map(|(offset, e)| (offset, EngineError::Execution(e)));
+        for (offset, e) in failed.into_iter().chain(refused) {
             self.stats.errors.fetch_add(1, Ordering::Relaxed);
             self.processing_log
                 .record_processing_error(

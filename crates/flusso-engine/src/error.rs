@@ -39,7 +39,15 @@ fn parse_message(e: &ParseError) -> String {
             e.message
         )
     } else {
-        format!("line {}:{}: Syntax Error: {}", e.line, e.column, e.message)
+        // Messages in the grammar's own words go on a line of their own, as ksqlDB puts them.
+        let separator = match e.message.starts_with("missing ") {
+            true => "\n",
+            false => ": ",
+        };
+        format!(
+            "line {}:{}: Syntax Error{separator}{}",
+            e.line, e.column, e.message
+        )
     }
 }
 

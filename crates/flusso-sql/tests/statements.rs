@@ -611,7 +611,11 @@ fn errors_have_positions() {
         ),
         (
             "SELECT * FROM s GROUP BY a, (b, c);",
-            "line 1:31: expected ')', found ','",
+            "line 1:31: missing ')' at ','",
+        ),
+        (
+            "SELECT COUNT(*) FROM s GROUP BY a AND b;",
+            "line 1:33: a grouping expression cannot be a condition: A AND B",
         ),
         (
             "CREATE SOURCE STREAM s AS SELECT * FROM t;",

@@ -244,6 +244,7 @@ impl Parser<'_> {
 
     /// `GROUP BY e, ...` or `GROUP BY (e, ...)`.
     fn parse_group_by(&mut self) -> Result<Vec<Expr>, ParseError> {
+        let start = self.pos;
         let mut exprs = match self.parse_expr_unchecked()? {
             Expr::Tuple(items) if *self.peek() != Token::Comma => items,
             Expr::Nested(item) if *self.peek() != Token::Comma => vec![*item],
@@ -255,6 +256,15 @@ impl Parser<'_> {
         while self.consume(&Token::Comma) {
             exprs.push(self.parse_expr()?);
         }
+        // Grouping expressions are value expressions: a bare predicate (`a AND b`, `a = b`)
+        // is a syntax error unless parenthesised.
+        if let Some(e) = exprs.iter().find(|e| is_predicate(e)) {
+            return Err(ParseError::new(
+                format!("a grouping expression cannot be a condition: {e}"),
+                self.tokens[start].span.start.line,
+                self.tokens[start].span.start.column,
+            ));
+        }
         Ok(exprs)
     }
 
@@ -264,5 +274,30 @@ impl Parser<'_> {
             exprs.push(self.parse_expr()?);
         }
         Ok(exprs)
+    }
+}
+
+/// Whether `e` is a predicate at its top (a boolean operation, comparison, IN, BETWEEN, LIKE,
+/// IS [NOT] NULL, IS [NOT] DISTINCT FROM), which ksqlDB's grammar allows only where a condition
+/// is expected.
+fn is_predicate(e: &Expr) -> bool {
+    use sqlparser::ast::BinaryOperator as B;
+    match e {
+        Expr::BinaryOp { op, .. } => matches!(
+            op,
+            B::And | B::Or | B::Eq | B::NotEq | B::Lt | B::LtEq | B::Gt | B::GtEq
+        ),
+        Expr::UnaryOp {
+            op: sqlparser::ast::UnaryOperator::Not,
+            ..
+        } => true,
+        Expr::InList { .. }
+        | Expr::Between { .. }
+        | Expr::Like { .. }
+        | Expr::IsNull(_)
+        | Expr::IsNotNull(_)
+        | Expr::IsDistinctFrom(..)
+        | Expr::IsNotDistinctFrom(..) => true,
+        _ => false,
     }
 }

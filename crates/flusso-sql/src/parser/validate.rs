@@ -65,7 +65,7 @@ impl Parser<'_> {
             })
         });
         match comma {
-            Some(index) => self.error_at(index, "expected ')', found ','"),
+            Some(index) => self.error_at(index, "missing ')' at ','"),
             None => self.error_here("row values are not supported"),
         }
     }

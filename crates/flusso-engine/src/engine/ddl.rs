@@ -106,18 +106,9 @@ pub(crate) fn columns_of(
     Ok(LogicalSchema { columns })
 }
 
-fn contains_map(t: &SqlType) -> bool {
-    match t {
-        SqlType::Map(..) => true,
-        SqlType::Array(e) => contains_map(e),
-        SqlType::Struct(f) => f.iter().any(|(_, t)| contains_map(t)),
-        _ => false,
-    }
-}
-
 /// Keys may not hold maps.
 pub(crate) fn check_key_type(name: &str, t: &SqlType) -> Result<()> {
-    if contains_map(t) {
+    if t.contains_map() {
         return Err(EngineError::statement(format!(
             "Map keys, including types that contain maps, are not supported as they may lead to unexpected behavior due to inconsistent serialization. Key column name: `{name}`. Column type: {t}. See https://github.com/confluentinc/ksql/issues/6621 for more."
         )));

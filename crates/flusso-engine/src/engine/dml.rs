@@ -243,7 +243,16 @@ impl Engine {
                 ));
             }
         }
-        check_formats(&key_format, &value_format, &schema)?;
+        check_formats(&key_format, &value_format, &schema).map_err(|e| match e {
+            // ksqlDB adds the statement, as it prints it, to a key format's refusal.
+            EngineError::Statement(m) if m.starts_with("Key format does not support schema") => {
+                match crate::planner::statement_text::ksql_statement_text(c) {
+                    Some(text) => EngineError::Statement(format!("{m}\nStatement: {text}")),
+                    None => EngineError::Statement(m),
+                }
+            }
+            other => other,
+        })?;
         let prefix = ctx
             .prop(&self.inner.config, "ksql.output.topic.name.prefix")
             .unwrap_or("")

@@ -194,6 +194,7 @@ pub(crate) fn kafka_type_name(t: &SqlType) -> String {
         SqlType::Array(_) => "ARRAY".into(),
         SqlType::Map(..) => "MAP".into(),
         SqlType::Struct(_) => "STRUCT".into(),
+        SqlType::Decimal(..) => "DECIMAL".into(),
         other => other.to_string(),
     }
 }

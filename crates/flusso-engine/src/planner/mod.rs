@@ -4,6 +4,7 @@ pub mod aggregate;
 pub mod expr;
 pub mod registry;
 pub mod select;
+pub mod statement_text;
 pub mod udfs;
 
 use std::sync::{Arc, OnceLock};

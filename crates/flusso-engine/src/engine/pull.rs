@@ -8,7 +8,8 @@
 //!
 //! `SELECT * FROM table WHERE key = literal;`, the commonest, is recognized without parsing
 //! ([`flusso_sql::lookup`]) and answered by one hash probe, without planning
-//! ([`Engine::pull_key_lookup`]).
+//! ([`Engine::pull_key_lookup`]). Joins between tables and aggregations over tables go beyond
+//! ksqlDB: DataFusion runs them over the tables' current rows (`pull/relational.rs`).
 
 use std::sync::Arc;
 
@@ -16,6 +17,8 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::common::ScalarValue;
 use flusso_sql::ast::{Query, SourceType};
 use sqlparser::ast::{BinaryOperator, Expr as SqlExpr, Value};
+
+mod relational;
 
 use super::{Engine, Session};
 use crate::catalog::Source;
@@ -110,15 +113,28 @@ impl Engine {
                 .or_else(|| session.properties.get(&format!("ksql.streams.{name}")))
                 .map(|s| s.as_str())
         };
-        if !query.joins.is_empty() {
+        // Joins between tables and aggregations over tables run on DataFusion
+        // (`relational.rs`); ksqlDB's refusals stay for the rest: joins with a stream (or
+        // WITHIN), GROUP BY without an aggregate function, aggregations over a stream.
+        let aggregates = relational::aggregates(query);
+        let all_tables = std::iter::once(&query.from)
+            .chain(query.joins.iter().map(|j| &j.relation))
+            .all(|r| {
+                self.source(&r.name)
+                    .is_some_and(|s| s.source_type == SourceType::Table)
+            });
+        if !query.joins.is_empty()
+            && (!all_tables || query.joins.iter().any(|j| j.within.is_some()))
+        {
             return Err(refuse("JOIN clauses"));
         }
         if query.window.is_some() {
             return Err(refuse("WINDOW clauses"));
         }
-        if !query.group_by.is_empty() {
+        if !query.group_by.is_empty() && (!aggregates || !all_tables) {
             return Err(refuse("GROUP BY clauses"));
         }
+        let relational = !query.joins.is_empty() || (aggregates && all_tables);
         if query.limit.is_some()
             && prop("ksql.query.pull.limit.clause.enabled").is_some_and(|v| v == "false")
         {
@@ -152,6 +168,10 @@ impl Engine {
                         .join(", ")
                 )));
             }
+        }
+        if relational {
+            let types = self.inner.catalog.read().types.clone();
+            return self.pull_relational(query, &types).await;
         }
         let source = self.source(&query.from.name).ok_or_else(|| {
             EngineError::statement(format!("{} does not exist.", query.from.name))
@@ -281,6 +301,23 @@ fn not_queryable(name: &str) -> EngineError {
 }
 
 impl Engine {
+    /// Every current row of a table: the materialized rows of the query writing it, or a
+    /// source table's topic read to its end.
+    async fn current_rows(&self, source: &Source) -> Result<Vec<MatRow>> {
+        let materialized = self
+            .queries()
+            .into_iter()
+            .find(|q| q.sink.name == source.name)
+            .and_then(|q| q.materialized.clone());
+        match materialized {
+            Some(m) => Ok(m.scan()),
+            None if source.is_source => {
+                crate::query::materialized::table_rows(self.inner.log.as_ref(), source).await
+            }
+            None => Err(not_queryable(&source.name)),
+        }
+    }
+
     /// The common dashboard query, `SELECT * FROM table WHERE key = literal;`, answered from the
     /// materialized rows without planning; `None` for anything else.
     fn star_lookup(&self, query: &Query, source: &Source) -> Option<PullResult> {

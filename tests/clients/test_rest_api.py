@@ -1457,3 +1457,43 @@ def test_sigterm_with_an_idle_http2_connection(flusso_fresh):
         assert _stops_promptly(flusso_fresh) < STOP_WITHIN_S
     finally:
         client.close()
+
+
+def test_pull_query_aggregates_and_joins_tables(flusso):
+    """Pull queries beyond ksqlDB's: an aggregation over a table and a join of two tables, run
+    over the tables' current rows, in /query-stream's and /query's row formats."""
+    s, d = create_stream(flusso), create_stream(flusso)
+    t, names = unique("T"), unique("N")
+    ksql(flusso, f"CREATE TABLE {t} AS SELECT ID, LATEST_BY_OFFSET(NAME) AS NAME, "
+                 f"LATEST_BY_OFFSET(V) AS V FROM {s} GROUP BY ID;", earliest())
+    ksql(flusso, f"CREATE TABLE {names} AS SELECT ID, LATEST_BY_OFFSET(NAME) AS LABEL "
+                 f"FROM {d} GROUP BY ID;", earliest())
+    insert(flusso, s, (1, "a", 1.5), (2, "a", 2.5), (3, "b", 4.0))
+    insert(flusso, d, (1, "one", 0.0), (3, "three", 0.0))
+
+    def stream_rows(sql):
+        status, _, body = request(flusso, "POST", "/query-stream", json.dumps({"sql": sql}),
+                                  {"Content-Type": "application/json"})
+        assert status == 200, body
+        lines = [json.loads(line) for line in body.decode().splitlines() if line.strip()]
+        return lines[0], sorted(lines[1:])
+
+    def counted():
+        header, rows = stream_rows(f"SELECT NAME, COUNT(*) AS N, SUM(V) AS TOTAL FROM {t} GROUP BY NAME;")
+        return rows == [["a", 2, 4.0], ["b", 1, 4.0]] and header
+
+    header = wait_for(counted)
+    assert header, stream_rows(f"SELECT NAME, COUNT(*) FROM {t} GROUP BY NAME;")
+    assert header["columnNames"] == ["NAME", "N", "TOTAL"]
+    assert header["columnTypes"] == ["STRING", "BIGINT", "DOUBLE"]
+
+    def joined():
+        _, rows = stream_rows(f"SELECT a.ID, b.LABEL, a.V FROM {t} a JOIN {names} b ON a.ID = b.ID;")
+        return rows == [[1, "one", 1.5], [3, "three", 4.0]]
+
+    assert wait_for(joined)
+    status, _, body = post_json(flusso, "/query", {"ksql": f"SELECT COUNT(*) AS C FROM {t};"})
+    assert status == 200
+    rows = json.loads(body)
+    assert rows[0]["header"]["schema"] == "`C` BIGINT"
+    assert rows[1:] == [{"row": {"columns": [3]}}]

@@ -38,6 +38,13 @@ pub struct AggBenchArgs {
     /// Directory to put the log in (a temporary directory under it).
     #[arg(long, default_value = ".")]
     pub dir: PathBuf,
+    /// Only what step 4 needs: the table (step 3, restart included), then the lookups.
+    #[arg(long)]
+    pub lookups_only: bool,
+    /// The lookups' HTTP client: `raw` (HTTP/1.1 keep-alive over a TcpStream per client, the
+    /// least CPU taken from the server) or `reqwest`.
+    #[arg(long, default_value = "raw")]
+    pub lookup_client: String,
 }
 
 const CREATE_READINGS: &str = "CREATE STREAM readings (sensor VARCHAR KEY, id BIGINT, temp DOUBLE, humidity INT, area VARCHAR, firmware VARCHAR, note VARCHAR) \
@@ -81,6 +88,9 @@ async fn measure(
 }
 
 pub fn run(args: AggBenchArgs) -> anyhow::Result<()> {
+    if args.lookups_only {
+        return run_lookups_only(args);
+    }
     let (tmp, cores, runtime) = crate::bench::setup(&args.dir)?;
     runtime.block_on(async {
         let log = Log::open(LogConfig::new(tmp.path()))?;
@@ -165,61 +175,202 @@ pub fn run(args: AggBenchArgs) -> anyhow::Result<()> {
         println!("  (target: a 1,000,000-key state restored in <= 10 s)");
 
         // 4. Pull-query lookups over HTTP.
-        println!("\n4. pull-query key lookups over HTTP, {} clients", args.clients);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let base = format!("http://{}", listener.local_addr()?);
-        let shutdown = CancellationToken::new();
-        let server = tokio::spawn(flusso_server::serve(listener, engine.clone(), shutdown.clone()));
-        let http = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(args.lookup_seconds);
-        let mut tasks = Vec::new();
-        for c in 0..args.clients {
-            let http = http.clone();
-            let base = base.clone();
-            let keys = args.records as u64;
-            tasks.push(tokio::spawn(async move {
-                let mut lat = Vec::new();
-                let mut misses = 0usize;
-                let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ c as u64;
-                while Instant::now() < deadline {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    let id = x % keys;
-                    let t = Instant::now();
-                    let body = serde_json::json!({"ksql": format!("SELECT * FROM by_id WHERE id={id};")});
-                    let text = match http.post(format!("{base}/query")).json(&body).send().await {
-                        Ok(r) => r.text().await.unwrap_or_default(),
-                        Err(_) => String::new(),
-                    };
-                    lat.push(t.elapsed().as_secs_f64() * 1000.0);
-                    if !text.contains("\"row\"") {
-                        misses += 1;
-                    }
-                }
-                (lat, misses)
-            }));
-        }
-        let mut lat = Vec::new();
-        let mut misses = 0;
-        for t in tasks {
-            let (l, m) = t.await?;
-            lat.extend(l);
-            misses += m;
-        }
-        lat.sort_by(|a, b| a.total_cmp(b));
-        println!(
-            "  {} lookups in {} s: {:.0} lookups/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, {misses} without a row (targets: >= 20,000/s, p99 <= 5 ms)",
-            lat.len(),
-            args.lookup_seconds,
-            lat.len() as f64 / args.lookup_seconds as f64,
-            percentile(&lat, 0.5),
-            percentile(&lat, 0.99),
-            lat.last().copied().unwrap_or(f64::NAN)
-        );
-        shutdown.cancel();
-        let _ = server.await;
+        lookups(&engine, &args).await?;
         log.shutdown()?;
         anyhow::Ok(())
     })
+}
+
+/// Steps 3 and 4 only (`--lookups-only`).
+fn run_lookups_only(args: AggBenchArgs) -> anyhow::Result<()> {
+    let (tmp, cores, runtime) = crate::bench::setup(&args.dir)?;
+    runtime.block_on(async {
+        let log = Log::open(LogConfig::new(tmp.path()))?;
+        let client = EmbeddedLog::new(log.clone());
+        client.create_topic("readings", 1, false).await?;
+        write_readings(&log, args.records, 1)?;
+        println!(
+            "flusso bench agg --lookups-only: {} records, {cores} core(s)",
+            args.records
+        );
+        let config = || EngineConfig {
+            properties: BTreeMap::new(),
+            spawn_queries: false,
+            durable: true,
+        };
+        let engine = Engine::open(Arc::clone(&client) as Arc<dyn LogClient>, config()).await?;
+        let mut session = Session::default();
+        session.properties.insert("auto.offset.reset".into(), "earliest".into());
+        session
+            .properties
+            .insert("cache.max.bytes.buffering".into(), "10485760".into());
+        engine.execute(CREATE_READINGS, &mut session).await?;
+        println!("\n3. a {}-key table, restored from its changelog", args.records);
+        measure(&engine, "BY_ID", "CREATE TABLE by_id AS SELECT id, COUNT(*) AS n, LATEST_BY_OFFSET(temp) AS temp FROM readings GROUP BY id;", &mut session).await?;
+        drop(engine);
+        let t0 = Instant::now();
+        let engine = Engine::open(Arc::clone(&client) as Arc<dyn LogClient>, config()).await?;
+        println!("  engine restart: {:.2} s", t0.elapsed().as_secs_f64());
+        lookups(&engine, &args).await?;
+        log.shutdown()?;
+        anyhow::Ok(())
+    })
+}
+
+/// One `POST /query` over a kept-alive HTTP/1.1 connection; the response body.
+async fn raw_post(
+    conn: &mut tokio::net::TcpStream,
+    buf: &mut Vec<u8>,
+    body: &str,
+) -> anyhow::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let request = format!(
+        "POST /query HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    conn.write_all(request.as_bytes()).await?;
+    buf.clear();
+    let mut chunk = [0u8; 8192];
+    // The head.
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = conn.read(&mut chunk).await?;
+        anyhow::ensure!(n > 0, "connection closed");
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = std::str::from_utf8(&buf[..head_end])?.to_ascii_lowercase();
+    anyhow::ensure!(head.starts_with("http/1.1 200"), "status: {head}");
+    let length = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .map(|v| v.trim().parse::<usize>())
+        .transpose()?;
+    let mut body_bytes = buf.split_off(head_end);
+    match length {
+        Some(len) => {
+            while body_bytes.len() < len {
+                let n = conn.read(&mut chunk).await?;
+                anyhow::ensure!(n > 0, "connection closed");
+                body_bytes.extend_from_slice(&chunk[..n]);
+            }
+            body_bytes.truncate(len);
+            Ok(String::from_utf8(body_bytes)?)
+        }
+        None => {
+            // Chunked: size line, data, CRLF; a zero size ends it.
+            let mut out = Vec::new();
+            let mut at = 0;
+            loop {
+                let line_end = loop {
+                    if let Some(i) = body_bytes[at..].windows(2).position(|w| w == b"\r\n") {
+                        break at + i;
+                    }
+                    let n = conn.read(&mut chunk).await?;
+                    anyhow::ensure!(n > 0, "connection closed");
+                    body_bytes.extend_from_slice(&chunk[..n]);
+                };
+                let size = usize::from_str_radix(
+                    std::str::from_utf8(&body_bytes[at..line_end])?.trim(),
+                    16,
+                )?;
+                let data = line_end + 2;
+                while body_bytes.len() < data + size + 2 {
+                    let n = conn.read(&mut chunk).await?;
+                    anyhow::ensure!(n > 0, "connection closed");
+                    body_bytes.extend_from_slice(&chunk[..n]);
+                }
+                if size == 0 {
+                    return Ok(String::from_utf8(out)?);
+                }
+                out.extend_from_slice(&body_bytes[data..data + size]);
+                at = data + size + 2;
+            }
+        }
+    }
+}
+
+/// Step 4: pull-query key lookups over HTTP, `args.clients` at once.
+async fn lookups(engine: &Engine, args: &AggBenchArgs) -> anyhow::Result<()> {
+    println!(
+        "\n4. pull-query key lookups over HTTP, {} clients ({})",
+        args.clients, args.lookup_client
+    );
+    let raw = match args.lookup_client.as_str() {
+        "raw" => true,
+        "reqwest" => false,
+        other => anyhow::bail!("--lookup-client: raw or reqwest, not {other}"),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let base = format!("http://{addr}");
+    let shutdown = CancellationToken::new();
+    let server = tokio::spawn(flusso_server::serve(
+        listener,
+        engine.clone(),
+        shutdown.clone(),
+    ));
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(args.lookup_seconds);
+    let mut tasks = Vec::new();
+    for c in 0..args.clients {
+        let http = http.clone();
+        let base = base.clone();
+        let keys = args.records as u64;
+        tasks.push(tokio::spawn(async move {
+            let mut conn = if raw {
+                let conn = tokio::net::TcpStream::connect(addr).await?;
+                conn.set_nodelay(true)?;
+                Some(conn)
+            } else {
+                None
+            };
+            let mut buf = Vec::with_capacity(8192);
+            let mut lat = Vec::new();
+            let mut misses = 0usize;
+            let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ c as u64;
+            while Instant::now() < deadline {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let id = x % keys;
+                let t = Instant::now();
+                let body =
+                    serde_json::json!({"ksql": format!("SELECT * FROM by_id WHERE id={id};")});
+                let text = match &mut conn {
+                    Some(conn) => raw_post(conn, &mut buf, &body.to_string()).await?,
+                    None => match http.post(format!("{base}/query")).json(&body).send().await {
+                        Ok(r) => r.text().await.unwrap_or_default(),
+                        Err(_) => String::new(),
+                    },
+                };
+                lat.push(t.elapsed().as_secs_f64() * 1000.0);
+                if !text.contains("\"row\"") {
+                    misses += 1;
+                }
+            }
+            anyhow::Ok((lat, misses))
+        }));
+    }
+    let mut lat = Vec::new();
+    let mut misses = 0;
+    for t in tasks {
+        let (l, m) = t.await??;
+        lat.extend(l);
+        misses += m;
+    }
+    lat.sort_by(|a, b| a.total_cmp(b));
+    println!(
+        "  {} lookups in {} s: {:.0} lookups/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, {misses} without a row (targets: >= 20,000/s, p99 <= 5 ms)",
+        lat.len(),
+        args.lookup_seconds,
+        lat.len() as f64 / args.lookup_seconds as f64,
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.99),
+        lat.last().copied().unwrap_or(f64::NAN)
+    );
+    shutdown.cancel();
+    let _ = server.await;
+    Ok(())
 }

@@ -166,6 +166,7 @@ slt_files! {
     null_handling => "null_handling.slt",
     partition_by => "partition_by.slt",
     projection => "projection.slt",
+    pull_sql => "pull_sql.slt",
     structs_arrays_maps => "structs_arrays_maps.slt",
     table_aggregation => "table_aggregation.slt",
     windows => "windows.slt",

@@ -40,9 +40,26 @@ impl Metrics {
         self.errors.fetch_add(1, Ordering::Relaxed);
     }
 
-    fn observe(&self, route: String, method: String, status: u16, seconds: f64) {
+    fn observe(&self, route: &str, method: &str, status: u16, seconds: f64) {
         let mut requests = self.requests.lock();
-        let h = requests.entry((route, method, status)).or_default();
+        // A few dozen series at most: found without allocating a key, added once.
+        let key = (route, method, status);
+        if !requests
+            .keys()
+            .any(|(r, m, s)| (r.as_str(), m.as_str(), *s) == key)
+        {
+            requests.insert(
+                (route.to_string(), method.to_string(), status),
+                Histogram::default(),
+            );
+        }
+        let Some(h) = requests
+            .iter_mut()
+            .find(|((r, m, s), _)| (r.as_str(), m.as_str(), *s) == key)
+            .map(|(_, h)| h)
+        else {
+            return;
+        };
         h.count += 1;
         h.sum += seconds;
         for (i, b) in BUCKETS.iter().enumerate() {
@@ -55,17 +72,13 @@ impl Metrics {
 
 /// Middleware: times every request (until its response head; streams run on).
 pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".into());
-    let method = request.method().to_string();
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let method = request.method().clone();
     let start = Instant::now();
     let response = next.run(request).await;
     state.inner.metrics.observe(
-        route,
-        method,
+        route.as_ref().map_or("unmatched", |p| p.as_str()),
+        method.as_str(),
         response.status().as_u16(),
         start.elapsed().as_secs_f64(),
     );

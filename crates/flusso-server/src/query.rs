@@ -12,7 +12,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use flusso_engine::{EngineError, PushQuery, PushRow, SqlType};
+use flusso_engine::{EngineError, PullResult, PushQuery, PushRow, SqlType};
 use flusso_sql::ast::StatementKind;
 use futures::StreamExt;
 use serde_json::{json, Value};
@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{ApiError, BodyResult};
-use crate::rows::{rest_value, schema_text};
+use crate::rows::{schema_text, write_streamed_row, write_value_array};
 use crate::{request, AppState};
 
 /// What a running query produces, in order.
@@ -51,12 +51,45 @@ pub struct Running {
     pub events: mpsc::Receiver<Event>,
 }
 
-/// Parses and starts a SELECT (push) or PRINT.
-pub async fn start(
+/// A query begun: a pull query's whole answer, or a running push query or PRINT.
+pub enum Started {
+    /// A pull query, answered.
+    Pull(PullResult),
+    /// A push query or PRINT, running.
+    Running(Running),
+}
+
+/// A pull query's answer as the events a running query would produce.
+fn pull_events(result: PullResult) -> impl Iterator<Item = Event> {
+    let header = Event::Header {
+        query_id: result.id,
+        columns: result.columns,
+        pull: true,
+    };
+    let last = match result.final_message {
+        Some(message) => Event::Final(message),
+        None => Event::End,
+    };
+    std::iter::once(header)
+        .chain(result.rows.into_iter().map(|columns| {
+            Event::Row(PushRow {
+                columns,
+                tombstone: false,
+            })
+        }))
+        .chain(std::iter::once(last))
+}
+
+/// Parses a SELECT or PRINT and begins it: a pull query is answered here (the commonest,
+/// `SELECT * FROM t WHERE k = literal;`, without parsing), anything else starts running.
+pub async fn begin(
     state: &AppState,
     sql: &str,
     session: &flusso_engine::Session,
-) -> Result<Running, ApiError> {
+) -> Result<Started, ApiError> {
+    if let Some(result) = state.engine().pull_key_lookup(sql) {
+        return Ok(Started::Pull(result));
+    }
     let statements = flusso_sql::parse(sql)
         .map_err(|e| ApiError::statement(EngineError::from(e).to_string(), sql, vec![]))?;
     let [statement] = statements.as_slice() else {
@@ -66,45 +99,55 @@ pub async fn start(
             vec![],
         ));
     };
+    if let StatementKind::Query(q) = &statement.kind {
+        if q.emit.is_none() {
+            return state
+                .engine()
+                .pull_parsed(q, session)
+                .await
+                .map(Started::Pull)
+                .map_err(|e| {
+                    ApiError::statement(e.to_string(), &format!("{};", statement.text), vec![])
+                });
+        }
+    }
+    run(state, statement, session).await.map(Started::Running)
+}
+
+/// Parses and starts a SELECT (push or pull) or PRINT, its events on a channel.
+pub async fn start(
+    state: &AppState,
+    sql: &str,
+    session: &flusso_engine::Session,
+) -> Result<Running, ApiError> {
+    match begin(state, sql, session).await? {
+        Started::Running(running) => Ok(running),
+        Started::Pull(result) => {
+            let id = result.id.clone();
+            let (tx, rx) = mpsc::channel(256);
+            tokio::spawn(async move {
+                for event in pull_events(result) {
+                    if tx.send(event).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            Ok(Running { id, events: rx })
+        }
+    }
+}
+
+/// Starts a push query or PRINT.
+async fn run(
+    state: &AppState,
+    statement: &flusso_sql::Statement,
+    session: &flusso_engine::Session,
+) -> Result<Running, ApiError> {
     let text = format!("{};", statement.text);
     let (tx, rx) = mpsc::channel(256);
     // Server shutdown ends every running query.
     let cancel = state.inner.shutdown.child_token();
     let id = match &statement.kind {
-        StatementKind::Query(q) if q.emit.is_none() => {
-            let result = state
-                .engine()
-                .pull_query(&statement.text, session)
-                .await
-                .map_err(|e| ApiError::statement(e.to_string(), &text, vec![]))?;
-            let id = result.id.clone();
-            let done = cancel.clone();
-            tokio::spawn(async move {
-                let header = Event::Header {
-                    query_id: result.id,
-                    columns: result.columns,
-                    pull: true,
-                };
-                if tx.send(header).await.is_ok() {
-                    for columns in result.rows {
-                        let row = PushRow {
-                            columns,
-                            tombstone: false,
-                        };
-                        if tx.send(Event::Row(row)).await.is_err() {
-                            break;
-                        }
-                    }
-                    let last = match result.final_message {
-                        Some(message) => Event::Final(message),
-                        None => Event::End,
-                    };
-                    let _ = tx.send(last).await;
-                }
-                done.cancel();
-            });
-            id
-        }
         StatementKind::Query(_) => {
             let query = state
                 .engine()
@@ -399,7 +442,7 @@ async fn streamed_rows(
     sql: &str,
     session: &flusso_engine::Session,
 ) -> Response {
-    let running = match start(state, sql, session).await {
+    let started = match begin(state, sql, session).await {
         Ok(r) => r,
         Err(e) => {
             state.inner.metrics.record_error();
@@ -411,7 +454,6 @@ async fn streamed_rows(
     } else {
         "application/json"
     };
-    let mut columns: Vec<(String, SqlType, bool)> = Vec::new();
     let mut print = false;
     let mut pull_mode = false;
     let render = move |e: Event| -> Option<String> {
@@ -431,7 +473,6 @@ async fn streamed_rows(
             } => {
                 let header =
                     json!({"header": {"queryId": query_id, "schema": schema_text(&c, pull)}});
-                columns = c;
                 pull_mode = pull;
                 if pull {
                     // A pull query's rows are all known: a complete JSON array, as ksqlDB's.
@@ -441,9 +482,17 @@ async fn streamed_rows(
                 }
             }
             Event::Row(row) if pull_mode => {
-                Some(format!(",\n{}", streamed_row(&row, columns.len())))
+                let mut out = String::with_capacity(64);
+                out.push_str(",\n");
+                write_streamed_row(&mut out, &row.columns, row.tombstone);
+                Some(out)
             }
-            Event::Row(row) => Some(format!("{},\n", streamed_row(&row, columns.len()))),
+            Event::Row(row) => {
+                let mut out = String::with_capacity(64);
+                write_streamed_row(&mut out, &row.columns, row.tombstone);
+                out.push_str(",\n");
+                Some(out)
+            }
             Event::End => Some("]\n".to_string()),
             Event::Final(m) if pull_mode => Some(format!(",\n{}]\n", json!({"finalMessage": m}))),
             Event::Text(line) => Some(format!("{line}\n")),
@@ -456,17 +505,26 @@ async fn streamed_rows(
             )),
         }
     };
-    let body = stream_body(running.events, render, None);
+    let body = match started {
+        Started::Pull(result) => pull_body(result, render),
+        Started::Running(running) => stream_body(running.events, render, None),
+    };
     (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
-fn streamed_row(row: &PushRow, _width: usize) -> Value {
-    let columns: Vec<Value> = row.columns.iter().map(rest_value).collect();
-    if row.tombstone {
-        json!({"row": {"columns": columns, "tombstone": true}})
-    } else {
-        json!({"row": {"columns": columns}})
-    }
+/// A pull query's answer, rendered at once: the chunks its events would stream, one per event
+/// as before (some clients read one JSON document per chunk), with no task or channel.
+fn pull_body(result: PullResult, mut render: impl FnMut(Event) -> Option<String>) -> Body {
+    let chunks: Vec<Result<Bytes, Infallible>> = pull_events(result)
+        .filter_map(|event| render(event).map(|c| Ok(Bytes::from(c))))
+        .collect();
+    Body::from_stream(futures::stream::iter(chunks))
+}
+
+fn streamed_row(row: &PushRow) -> String {
+    let mut out = String::with_capacity(64);
+    write_streamed_row(&mut out, &row.columns, row.tombstone);
+    out
 }
 
 fn column_types(columns: &[(String, SqlType, bool)]) -> (Vec<String>, Vec<String>) {
@@ -508,7 +566,7 @@ pub async fn query_stream(
         }
         .into_response();
     }
-    let running = match start(&state, &sql, &session).await {
+    let started = match begin(&state, &sql, &session).await {
         Ok(r) => r,
         Err(e) => {
             state.inner.metrics.record_error();
@@ -517,7 +575,10 @@ pub async fn query_stream(
     };
     let json_array = wants(&headers, "application/json")
         && !wants(&headers, "application/vnd.ksqlapi.delimited.v1");
-    let id = running.id.clone();
+    let id = match &started {
+        Started::Pull(result) => result.id.clone(),
+        Started::Running(running) => running.id.clone(),
+    };
     let mut first = true;
     let render = move |e: Event| -> Option<String> {
         let (text, end) = match e {
@@ -533,10 +594,11 @@ pub async fn query_stream(
                     false,
                 )
             }
-            Event::Row(row) => (
-                Value::Array(row.columns.iter().map(rest_value).collect()).to_string(),
-                false,
-            ),
+            Event::Row(row) => {
+                let mut text = String::with_capacity(48);
+                write_value_array(&mut text, &row.columns);
+                (text, false)
+            }
             Event::Final(_) | Event::End => return json_array.then(|| "]\n".to_string()),
             Event::Error(m) => (
                 json!({"@type": "generic_error", "error_code": 50000, "message": m}).to_string(),
@@ -560,12 +622,11 @@ pub async fn query_stream(
     } else {
         "application/vnd.ksqlapi.delimited.v1"
     };
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, content_type)],
-        stream_body(running.events, render, None),
-    )
-        .into_response()
+    let body = match started {
+        Started::Pull(result) => pull_body(result, render),
+        Started::Running(running) => stream_body(running.events, render, None),
+    };
+    (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
 /// `POST /close-query` `{"queryId": "..."}`.
@@ -621,7 +682,6 @@ pub async fn ws_query(
 }
 
 async fn ws_send(mut socket: WebSocket, mut running: Running) {
-    let mut width = 0;
     let close = |code: u16, reason: &str| {
         Message::Close(Some(CloseFrame {
             code,
@@ -645,14 +705,13 @@ async fn ws_send(mut socket: WebSocket, mut running: Running) {
         };
         let message = match event {
             Event::Header { columns, .. } => {
-                width = columns.len();
                 let fields: Vec<Value> = columns
                     .iter()
                     .map(|(n, t, _)| json!({"name": n, "schema": flusso_engine::schema_json(t)}))
                     .collect();
                 Message::Text(Value::Array(fields).to_string().into())
             }
-            Event::Row(row) => Message::Text(streamed_row(&row, width).to_string().into()),
+            Event::Row(row) => Message::Text(streamed_row(&row).into()),
             Event::Text(line) => Message::Text(line.into()),
             Event::Final(_) | Event::End => {
                 let _ = socket.send(close(1000, "done")).await;

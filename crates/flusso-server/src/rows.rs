@@ -50,6 +50,67 @@ pub fn rest_value(v: &ScalarValue) -> Value {
     }
 }
 
+/// [`rest_value`] appended to `out` as JSON text, without building a JSON value for the
+/// common scalars (the same bytes `rest_value(v).to_string()` gives).
+pub fn write_rest_value(out: &mut String, v: &ScalarValue) {
+    use std::fmt::Write;
+    match v {
+        _ if v.is_null() => out.push_str("null"),
+        ScalarValue::Boolean(Some(b)) => out.push_str(if *b { "true" } else { "false" }),
+        ScalarValue::Int8(Some(i)) => {
+            let _ = write!(out, "{i}");
+        }
+        ScalarValue::Int16(Some(i)) => {
+            let _ = write!(out, "{i}");
+        }
+        ScalarValue::Int32(Some(i)) => {
+            let _ = write!(out, "{i}");
+        }
+        ScalarValue::Int64(Some(i)) => {
+            let _ = write!(out, "{i}");
+        }
+        ScalarValue::Utf8(Some(s))
+        | ScalarValue::LargeUtf8(Some(s))
+        | ScalarValue::Utf8View(Some(s)) => {
+            // serde_json's own escaping.
+            match serde_json::to_string(s.as_str()) {
+                Ok(text) => out.push_str(&text),
+                Err(_) => out.push_str("null"),
+            }
+        }
+        other => out.push_str(&rest_value(other).to_string()),
+    }
+}
+
+/// A row as ksqlDB's `StreamedRow` (`{"row":{"columns":[...]}}`, `"tombstone":true` added for
+/// a tombstone), appended to `out`.
+pub fn write_streamed_row(out: &mut String, columns: &[ScalarValue], tombstone: bool) {
+    out.push_str("{\"row\":{\"columns\":[");
+    for (i, v) in columns.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_rest_value(out, v);
+    }
+    out.push(']');
+    if tombstone {
+        out.push_str(",\"tombstone\":true");
+    }
+    out.push_str("}}");
+}
+
+/// A row's values as a JSON array (`/query-stream`), appended to `out`.
+pub fn write_value_array(out: &mut String, columns: &[ScalarValue]) {
+    out.push('[');
+    for (i, v) in columns.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_rest_value(out, v);
+    }
+    out.push(']');
+}
+
 /// The `schema` text of a query header: `` `A` STRING, `B` INTEGER ``, key columns marked
 /// `KEY` when `mark_keys`.
 pub fn schema_text(columns: &[(String, SqlType, bool)], mark_keys: bool) -> String {

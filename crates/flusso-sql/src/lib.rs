@@ -26,6 +26,7 @@
 
 pub mod ast;
 mod error;
+pub mod lookup;
 mod parser;
 mod substitute;
 

@@ -5,6 +5,11 @@
 //! projection as any query, so WHERE may test any column. A WHERE that pins the key
 //! (`K = v`, `K IN (...)`) is answered by key lookups instead of a scan. A source table
 //! (`CREATE SOURCE TABLE`) and a stream are read from their topic, bounded by its current end.
+//!
+//! `SELECT * FROM table WHERE key = literal;`, the commonest, is recognized without parsing
+//! ([`flusso_sql::lookup`]) and answered by one hash probe, without planning
+//! ([`Engine::pull_key_lookup`]). Joins between tables and aggregations over tables go beyond
+//! ksqlDB: DataFusion runs them over the tables' current rows (`pull/relational.rs`).
 
 use std::sync::Arc;
 
@@ -12,6 +17,8 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::common::ScalarValue;
 use flusso_sql::ast::{Query, SourceType};
 use sqlparser::ast::{BinaryOperator, Expr as SqlExpr, Value};
+
+mod relational;
 
 use super::{Engine, Session};
 use crate::catalog::Source;
@@ -54,8 +61,51 @@ fn pseudo_columns_in(e: &SqlExpr) -> Vec<&'static str> {
 impl Engine {
     /// Runs a pull query.
     pub async fn pull_query(&self, sql: &str, session: &Session) -> Result<PullResult> {
+        if let Some(result) = self.pull_key_lookup(sql) {
+            return Ok(result);
+        }
         let statements = flusso_sql::parse(sql)?;
         let (_, query) = super::dml::single_query(&statements)?;
+        self.pull_parsed(query, session).await
+    }
+
+    /// `SELECT * FROM table WHERE key = literal;` recognized without parsing
+    /// ([`flusso_sql::lookup`]) and answered from the materialized rows: the answer
+    /// [`Engine::pull_query`] gives, or `None` when the statement is anything else (or anything
+    /// about it needs the general path: an error, another column, a source that is not a
+    /// materialized single-key table).
+    pub fn pull_key_lookup(&self, sql: &str) -> Option<PullResult> {
+        use flusso_sql::lookup::LookupLiteral;
+        let lookup = flusso_sql::lookup::key_lookup(sql)?;
+        // The WHERE clause's pseudo-column check looks at its text.
+        let text = match &lookup.literal {
+            LookupLiteral::Integer(n) => n.as_str(),
+            LookupLiteral::String(s) => s.as_str(),
+        };
+        if [&lookup.column, text].iter().any(|t| {
+            let upper = t.to_uppercase();
+            upper.contains(ROWPARTITION) || upper.contains(ROWOFFSET)
+        }) {
+            return None;
+        }
+        let source = self.source(&lookup.source)?;
+        let key = source.schema.key();
+        let [(key_name, key_type)] = key.as_slice() else {
+            return None;
+        };
+        if *key_name != lookup.column || source.source_type != SourceType::Table {
+            return None;
+        }
+        let value = match lookup.literal {
+            LookupLiteral::Integer(n) => crate::planner::expr::number_literal(&n).ok()?,
+            LookupLiteral::String(s) => ScalarValue::Utf8(Some(s)),
+        };
+        let key = key_literal(value, key_type)?;
+        self.star_rows(&source, &[vec![key]])
+    }
+
+    /// Runs a parsed pull query.
+    pub async fn pull_parsed(&self, query: &Query, session: &Session) -> Result<PullResult> {
         let prop = |name: &str| -> Option<&str> {
             session
                 .properties
@@ -63,15 +113,28 @@ impl Engine {
                 .or_else(|| session.properties.get(&format!("ksql.streams.{name}")))
                 .map(|s| s.as_str())
         };
-        if !query.joins.is_empty() {
+        // Joins between tables and aggregations over tables run on DataFusion
+        // (`relational.rs`); ksqlDB's refusals stay for the rest: joins with a stream (or
+        // WITHIN), GROUP BY without an aggregate function, aggregations over a stream.
+        let aggregates = relational::aggregates(query);
+        let all_tables = std::iter::once(&query.from)
+            .chain(query.joins.iter().map(|j| &j.relation))
+            .all(|r| {
+                self.source(&r.name)
+                    .is_some_and(|s| s.source_type == SourceType::Table)
+            });
+        if !query.joins.is_empty()
+            && (!all_tables || query.joins.iter().any(|j| j.within.is_some()))
+        {
             return Err(refuse("JOIN clauses"));
         }
         if query.window.is_some() {
             return Err(refuse("WINDOW clauses"));
         }
-        if !query.group_by.is_empty() {
+        if !query.group_by.is_empty() && (!aggregates || !all_tables) {
             return Err(refuse("GROUP BY clauses"));
         }
+        let relational = !query.joins.is_empty() || (aggregates && all_tables);
         if query.limit.is_some()
             && prop("ksql.query.pull.limit.clause.enabled").is_some_and(|v| v == "false")
         {
@@ -105,6 +168,10 @@ impl Engine {
                         .join(", ")
                 )));
             }
+        }
+        if relational {
+            let types = self.inner.catalog.read().types.clone();
+            return self.pull_relational(query, &types).await;
         }
         let source = self.source(&query.from.name).ok_or_else(|| {
             EngineError::statement(format!("{} does not exist.", query.from.name))
@@ -143,14 +210,10 @@ impl Engine {
                         }
                     },
                     None if source.is_source => {
-                        crate::query::materialized::table_rows(self.inner.log.as_ref(), &source).await?
+                        crate::query::materialized::table_rows(self.inner.log.as_ref(), &source)
+                            .await?
                     }
-                    None => {
-                        return Err(EngineError::statement(format!(
-                            "The `{0}` table isn't queryable. To derive a queryable table, you can do 'CREATE TABLE QUERYABLE_{0} AS SELECT * FROM {0}'. See https://cnfl.io/queries for more info.",
-                            source.name
-                        )))
-                    }
+                    None => return Err(not_queryable(&source.name)),
                 };
                 Some(rows_batch(&plan.scan_schema, &source, &rows)?)
             }
@@ -230,7 +293,31 @@ impl Engine {
     }
 }
 
+/// ksqlDB's error for a table no query materializes.
+fn not_queryable(name: &str) -> EngineError {
+    EngineError::statement(format!(
+        "The `{name}` table isn't queryable. To derive a queryable table, you can do 'CREATE TABLE QUERYABLE_{name} AS SELECT * FROM {name}'. See https://cnfl.io/queries for more info."
+    ))
+}
+
 impl Engine {
+    /// Every current row of a table: the materialized rows of the query writing it, or a
+    /// source table's topic read to its end.
+    async fn current_rows(&self, source: &Source) -> Result<Vec<MatRow>> {
+        let materialized = self
+            .queries()
+            .into_iter()
+            .find(|q| q.sink.name == source.name)
+            .and_then(|q| q.materialized.clone());
+        match materialized {
+            Some(m) => Ok(m.scan()),
+            None if source.is_source => {
+                crate::query::materialized::table_rows(self.inner.log.as_ref(), source).await
+            }
+            None => Err(not_queryable(&source.name)),
+        }
+    }
+
     /// The common dashboard query, `SELECT * FROM table WHERE key = literal;`, answered from the
     /// materialized rows without planning; `None` for anything else.
     fn star_lookup(&self, query: &Query, source: &Source) -> Option<PullResult> {
@@ -251,6 +338,12 @@ impl Engine {
             return None;
         }
         let keys = key_lookup(query, source)?;
+        self.star_rows(source, &keys)
+    }
+
+    /// Every column of the rows of `keys` in a materialized table; `None` when the table is
+    /// not materialized.
+    fn star_rows(&self, source: &Source, keys: &[Vec<ScalarValue>]) -> Option<PullResult> {
         let m = self
             .queries()
             .into_iter()
@@ -309,7 +402,6 @@ fn key_lookup(query: &Query, source: &Source) -> Option<Vec<Vec<ScalarValue>>> {
     let [(key_name, key_type)] = key.as_slice() else {
         return None;
     };
-    let target = key_type.to_arrow();
     let literal = |e: &SqlExpr| -> Option<ScalarValue> {
         let v = match e {
             SqlExpr::Value(v) => match &v.value {
@@ -319,19 +411,7 @@ fn key_lookup(query: &Query, source: &Source) -> Option<Vec<Vec<ScalarValue>>> {
             },
             _ => return None,
         };
-        // Only exact matches of type family: a string never looks up a number key.
-        let same_family = matches!(
-            (&v, key_type),
-            (ScalarValue::Utf8(_), SqlType::String)
-                | (
-                    ScalarValue::Int32(_) | ScalarValue::Int64(_),
-                    SqlType::Int | SqlType::Bigint
-                )
-        );
-        if !same_family {
-            return None;
-        }
-        v.cast_to(&target).ok()
+        key_literal(v, key_type)
     };
     let is_key = |e: &SqlExpr| match e {
         SqlExpr::Identifier(id) => &id.value == key_name,
@@ -387,6 +467,23 @@ fn key_lookup(query: &Query, source: &Source) -> Option<Vec<Vec<ScalarValue>>> {
         }
     }
     None
+}
+
+/// A literal as a value of the key's type, when it is of the key type's family (a string never
+/// looks up a number key).
+fn key_literal(v: ScalarValue, key_type: &SqlType) -> Option<ScalarValue> {
+    let same_family = matches!(
+        (&v, key_type),
+        (ScalarValue::Utf8(_), SqlType::String)
+            | (
+                ScalarValue::Int32(_) | ScalarValue::Int64(_),
+                SqlType::Int | SqlType::Bigint
+            )
+    );
+    if !same_family {
+        return None;
+    }
+    v.cast_to(&key_type.to_arrow()).ok()
 }
 
 /// Rows of a table as a batch in its scan schema.

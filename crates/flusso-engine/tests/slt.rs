@@ -161,6 +161,7 @@ slt_files! {
     formats_delimited => "formats_delimited.slt",
     formats_json => "formats_json.slt",
     formats_kafka => "formats_kafka.slt",
+    formats_protobuf => "formats_protobuf.slt",
     functions_string => "functions_string.slt",
     insert_into => "insert_into.slt",
     null_handling => "null_handling.slt",

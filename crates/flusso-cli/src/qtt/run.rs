@@ -350,6 +350,28 @@ pub(super) fn encode_side(
             };
             format.encode(&[value], &columns, key)
         }
+        // Protobuf: the record built from the test JSON by the columns' types (fields matched
+        // case-insensitively, absent ones NULL), serialized with the schema the columns derive.
+        FormatKind::ProtobufNoSr => {
+            let values = if format.unwrapped_side(&columns, key) {
+                vec![flusso_engine::value::from_json(v, &columns[0].1)?]
+            } else {
+                let Json::Object(obj) = v else {
+                    return Err(format!(
+                        "a {} record must be an object: {v}",
+                        format.kind.name()
+                    ));
+                };
+                columns
+                    .iter()
+                    .map(|(n, t)| match flusso_engine::value::lookup_field(obj, n) {
+                        Some(x) => flusso_engine::value::from_json(x, t),
+                        None => Ok(flusso_engine::value::null_of(t)),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?
+            };
+            format.encode(&values, &columns, key)
+        }
     }
 }
 
@@ -388,6 +410,20 @@ fn decode_side(
         FormatKind::Kafka => match format.decode(Some(bytes), &columns, key) {
             Ok(Some(vals)) if vals.len() == 1 => flusso_engine::value::to_json(&vals[0]),
             _ => Json::String(String::from_utf8_lossy(bytes).into_owned()),
+        },
+        FormatKind::ProtobufNoSr => match format.decode(Some(bytes), &columns, key) {
+            Ok(Some(vals)) if format.unwrapped_side(&columns, key) && vals.len() == 1 => {
+                flusso_engine::value::to_json(&vals[0])
+            }
+            Ok(Some(vals)) => Json::Object(
+                columns
+                    .iter()
+                    .zip(&vals)
+                    .map(|((n, _), v)| (n.clone(), flusso_engine::value::to_json(v)))
+                    .collect(),
+            ),
+            Ok(None) => Json::Null,
+            Err(e) => Json::String(format!("<undecodable PROTOBUF_NOSR: {e}>")),
         },
     };
     (json, t)

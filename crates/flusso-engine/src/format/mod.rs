@@ -1,4 +1,5 @@
-//! Key and value formats with ksqlDB's exact encodings: KAFKA, JSON, DELIMITED and NONE.
+//! Key and value formats with ksqlDB's exact encodings: KAFKA, JSON, DELIMITED, PROTOBUF_NOSR
+//! and NONE.
 //!
 //! A format turns the bytes of a record's key or value into one [`ScalarValue`] per column of
 //! that side (and back). `None` bytes are a null key or a tombstone.
@@ -7,6 +8,7 @@ mod delimited;
 mod json;
 pub(crate) mod json_columns;
 mod kafka;
+mod protobuf;
 
 use datafusion::common::ScalarValue;
 
@@ -22,6 +24,8 @@ pub enum FormatKind {
     Json,
     /// Delimited text (CSV).
     Delimited,
+    /// Protobuf without a schema registry: the message type follows the columns.
+    ProtobufNoSr,
     /// No data (key-less streams).
     None,
 }
@@ -34,12 +38,11 @@ impl FormatKind {
             "JSON" => Ok(FormatKind::Json),
             "DELIMITED" => Ok(FormatKind::Delimited),
             "NONE" => Ok(FormatKind::None),
-            "AVRO" | "PROTOBUF" | "PROTOBUF_NOSR" | "JSON_SR" => {
-                Err(EngineError::statement(format!(
-                    "the format '{}' needs a schema registry, which Flusso does not support yet",
-                    name.to_uppercase()
-                )))
-            }
+            "PROTOBUF_NOSR" => Ok(FormatKind::ProtobufNoSr),
+            "AVRO" | "PROTOBUF" | "JSON_SR" => Err(EngineError::statement(format!(
+                "the format '{}' needs a schema registry, which Flusso does not support yet",
+                name.to_uppercase()
+            ))),
             other => Err(EngineError::statement(format!("Unknown format: {other}"))),
         }
     }
@@ -50,6 +53,7 @@ impl FormatKind {
             FormatKind::Kafka => "KAFKA",
             FormatKind::Json => "JSON",
             FormatKind::Delimited => "DELIMITED",
+            FormatKind::ProtobufNoSr => "PROTOBUF_NOSR",
             FormatKind::None => "NONE",
         }
     }
@@ -80,6 +84,11 @@ impl Format {
     /// Whether this side with these columns is written unwrapped (a bare value).
     pub fn unwrapped(&self, columns: &[(String, SqlType)]) -> bool {
         columns.len() == 1 && !self.wrap_single
+    }
+
+    /// Whether this side is written unwrapped, counting that a single key column always is.
+    pub fn unwrapped_side(&self, columns: &[(String, SqlType)], is_key: bool) -> bool {
+        columns.len() == 1 && (is_key || !self.wrap_single)
     }
 
     /// Checks that the format can carry these columns, with ksqlDB's messages.
@@ -140,6 +149,14 @@ impl Format {
                     }
                 }
             }
+            FormatKind::ProtobufNoSr => {
+                if columns
+                    .iter()
+                    .any(|(_, t)| protobuf::has_non_string_map_key(t))
+                {
+                    return Err(EngineError::statement(protobuf::MAP_KEYS_MESSAGE));
+                }
+            }
             FormatKind::Json => {}
         }
         let _ = side;
@@ -161,6 +178,9 @@ impl Format {
             FormatKind::Kafka => kafka::decode(bytes, columns).map(Some),
             FormatKind::Json => json::decode(bytes, columns, is_key || self.unwrapped(columns)),
             FormatKind::Delimited => delimited::decode(bytes, columns, self.delimiter).map(Some),
+            FormatKind::ProtobufNoSr => {
+                protobuf::decode(bytes, columns, self.unwrapped_side(columns, is_key)).map(Some)
+            }
         }
     }
 
@@ -184,6 +204,9 @@ impl Format {
                 is_key || self.unwrapped(columns),
             ))),
             FormatKind::Delimited => Ok(delimited::encode(values, self.delimiter)),
+            FormatKind::ProtobufNoSr => {
+                protobuf::encode(values, columns, self.unwrapped_side(columns, is_key))
+            }
         }
     }
 }

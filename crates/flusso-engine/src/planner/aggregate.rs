@@ -182,6 +182,21 @@ pub fn ksql_text(e: &SqlExpr) -> String {
     }
 }
 
+/// A call's positional arguments.
+pub(crate) fn call_args(f: &sqlparser::ast::Function) -> Vec<SqlExpr> {
+    match &f.args {
+        FunctionArguments::List(l) => l
+            .args
+            .iter()
+            .filter_map(|a| match a {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => Some(x.clone()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 fn function_name(f: &sqlparser::ast::Function) -> String {
     f.name.to_string().to_uppercase()
 }
@@ -210,18 +225,7 @@ impl VisitorMut for Rewriter<'_, '_> {
         if let SqlExpr::Function(f) = e {
             let name = function_name(f);
             if udaf::is_aggregate(&name) {
-                let args: Vec<SqlExpr> = match &f.args {
-                    FunctionArguments::List(l) => l
-                        .args
-                        .iter()
-                        .filter_map(|a| match a {
-                            FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => Some(x.clone()),
-                            _ => None,
-                        })
-                        .collect(),
-                    _ => Vec::new(),
-                };
-                let call = (name, args);
+                let call = (name, call_args(f));
                 let i = match self.calls.iter().position(|c| *c == call) {
                     Some(i) => i,
                     None => {

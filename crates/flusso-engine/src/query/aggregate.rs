@@ -371,12 +371,7 @@ impl Aggregator {
                 None => self.add_unwindowed(key, &args, ts, offset, &mut out),
                 Some((WindowShape::Time { size, advance }, grace)) => {
                     self.stream_time = self.stream_time.max(ts);
-                    let first = {
-                        let s = (ts - size + advance).max(0);
-                        s - s % advance
-                    };
-                    let mut start = first;
-                    while start <= ts {
+                    for start in window_starts(ts, size, advance) {
                         let end = start + size;
                         if end + grace <= self.stream_time || ts < 0 {
                             self.late += 1;
@@ -401,7 +396,6 @@ impl Aggregator {
                                 changed(g, &key, w, g.timestamp, offset, &mut out, &mut self.dirty);
                             }
                         }
-                        start += advance;
                     }
                 }
                 Some((WindowShape::Session { gap }, grace)) => {
@@ -771,6 +765,18 @@ impl Aggregator {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// The starts of the time windows (`size` long, `advance` apart, none before 0) that contain
+/// event time `ts`, earliest first.
+pub(crate) fn window_starts(ts: i64, size: i64, advance: i64) -> impl Iterator<Item = i64> {
+    let first = {
+        let s = (ts - size + advance).max(0);
+        s - s % advance
+    };
+    (0..)
+        .map(move |i| first + i * advance)
+        .take_while(move |&start| start <= ts)
 }
 
 /// Reports a group's new result: an update to emit, and a change for the changelog.

@@ -24,7 +24,7 @@ use datafusion::common::ScalarValue;
 use hashbrown::{DefaultHashBuilder, HashTable};
 use serde_json::{json, Value as Json};
 
-use super::aggregate::{DirtyGroup, GroupKey, Inputs, Update, UpdateBatch, Window};
+use super::aggregate::{window_starts, DirtyGroup, GroupKey, Inputs, Update, UpdateBatch, Window};
 use crate::error::{EngineError, Result};
 use crate::planner::aggregate::{AggregatePlan, WindowShape};
 use crate::udaf::columnar::{create, GroupsAccumulator};
@@ -214,18 +214,12 @@ impl Columnar {
                 None => apply(self, UNWINDOWED),
                 Some((size, advance)) => {
                     self.stream_time = self.stream_time.max(ts);
-                    let first = {
-                        let s = (ts - size + advance).max(0);
-                        s - s % advance
-                    };
-                    let mut start = first;
-                    while start <= ts {
+                    for start in window_starts(ts, size, advance) {
                         if start + size + grace <= self.stream_time || ts < 0 {
                             self.late += 1;
                         } else {
                             apply(self, start);
                         }
-                        start += advance;
                     }
                 }
             }

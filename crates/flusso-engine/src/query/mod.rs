@@ -312,8 +312,12 @@ impl PersistentQuery {
     }
 
     async fn row_error(&self, row: &RecordBatch, partition: i32, e: EngineError) {
+        self.record_error(partition, offset_of(row, 0), &e).await;
+    }
+
+    /// Counts an error of the record at `offset` and writes it to the processing log.
+    async fn record_error(&self, partition: i32, offset: i64, e: &EngineError) {
         self.stats.errors.fetch_add(1, Ordering::Relaxed);
-        let offset = offset_of(row, 0);
         self.processing_log
             .record_processing_error(
                 &self.id,

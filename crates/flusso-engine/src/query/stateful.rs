@@ -239,16 +239,7 @@ impl PersistentQuery {
             .into_iter()
             .map(|(offset, e)| (offset, EngineError::Execution(e)));
         for (offset, e) in failed.into_iter().chain(refused) {
-            self.stats.errors.fetch_add(1, Ordering::Relaxed);
-            self.processing_log
-                .record_processing_error(
-                    &self.id,
-                    &self.plan.source.topic,
-                    partition,
-                    offset,
-                    &e.to_string(),
-                )
-                .await;
+            self.record_error(partition, offset, &e).await;
         }
         let encoder = sink::RowEncoder {
             sink: &self.sink,

@@ -26,9 +26,7 @@ use datafusion::logical_expr::{
 };
 use datafusion::prelude::{SessionConfig, SessionContext};
 use flusso_sql::ast::{JoinType, Query, SelectItem};
-use sqlparser::ast::{
-    Expr as SqlExpr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, VisitMut, VisitorMut,
-};
+use sqlparser::ast::{Expr as SqlExpr, Ident, VisitMut, VisitorMut};
 
 use super::{rows_batch, PullResult};
 use crate::catalog::Source;
@@ -85,17 +83,7 @@ impl VisitorMut for CallRewriter<'_> {
         if !udaf::is_aggregate(&name) {
             return ControlFlow::Continue(());
         }
-        let args: Vec<SqlExpr> = match &f.args {
-            FunctionArguments::List(list) => list
-                .args
-                .iter()
-                .filter_map(|a| match a {
-                    FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => Some(x.clone()),
-                    _ => None,
-                })
-                .collect(),
-            _ => Vec::new(),
-        };
+        let args = crate::planner::aggregate::call_args(f);
         let text = e.to_string();
         let i = match self.calls.iter().position(|(_, _, t)| *t == text) {
             Some(i) => i,

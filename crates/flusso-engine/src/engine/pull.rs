@@ -59,6 +59,15 @@ fn pseudo_columns_in(e: &SqlExpr) -> Vec<&'static str> {
 }
 
 impl Engine {
+    /// A new pull query's id (`query_<n>`).
+    pub(crate) fn next_pull_id(&self) -> String {
+        let n = self
+            .inner
+            .seq
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("query_{}", n + 1)
+    }
+
     /// Runs a pull query.
     pub async fn pull_query(&self, sql: &str, session: &Session) -> Result<PullResult> {
         if let Some(result) = self.pull_key_lookup(sql) {
@@ -181,12 +190,7 @@ impl Engine {
         }
         let types = self.inner.catalog.read().types.clone();
         let plan = plan_select(query, Arc::clone(&source), &types, "pull", false)?;
-        let n = self
-            .inner
-            .seq
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-            + 1;
-        let id = format!("query_{n}");
+        let id = self.next_pull_id();
 
         let batch = match source.source_type {
             SourceType::Table => {
@@ -381,13 +385,8 @@ impl Engine {
                 row
             })
             .collect();
-        let n = self
-            .inner
-            .seq
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-            + 1;
         Some(PullResult {
-            id: format!("query_{n}"),
+            id: self.next_pull_id(),
             columns,
             rows,
             final_message: None,

@@ -472,13 +472,8 @@ impl Engine {
                 (name.clone(), t, *key)
             })
             .collect();
-        let n = self
-            .inner
-            .seq
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-            + 1;
         Ok(PullResult {
-            id: format!("query_{n}"),
+            id: self.next_pull_id(),
             columns,
             rows,
             final_message: None,

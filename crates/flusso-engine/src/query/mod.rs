@@ -10,6 +10,7 @@ pub mod aggregate;
 mod changelog;
 mod columnar;
 mod fast_json;
+pub mod join_ops;
 pub mod materialized;
 pub use materialized::table_rows;
 pub mod push;

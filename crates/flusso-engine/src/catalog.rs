@@ -24,6 +24,22 @@ pub enum WindowInfo {
     Session,
 }
 
+impl WindowInfo {
+    /// Session windows.
+    pub fn is_session(&self) -> bool {
+        matches!(self, WindowInfo::Session)
+    }
+
+    /// `SESSION`, `HOPPING` or `TUMBLING`.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            WindowInfo::Session => "SESSION",
+            WindowInfo::Time { hopping: true, .. } => "HOPPING",
+            WindowInfo::Time { hopping: false, .. } => "TUMBLING",
+        }
+    }
+}
+
 /// A stream or table.
 #[derive(Debug, Clone)]
 pub struct Source {

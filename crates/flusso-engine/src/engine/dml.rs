@@ -34,22 +34,59 @@ impl Engine {
             .ok_or_else(|| EngineError::statement(format!("{} does not exist.", query.from.name)))
     }
 
-    /// Where a new query starts in each source partition.
-    async fn start_positions(&self, source: &Source, ctx: &Ctx<'_>) -> Result<BTreeMap<i32, i64>> {
+    /// Plans a query: its source (a join's joined source) and plan.
+    fn plan_query(
+        &self,
+        query: &Query,
+        types: &std::collections::HashMap<String, SqlType>,
+        sink_name: &str,
+        persistent: bool,
+    ) -> Result<(Arc<Source>, SelectPlan)> {
+        if query.joins.is_empty() {
+            let source = self.source_of(query)?;
+            let plan = plan_select(query, Arc::clone(&source), types, sink_name, persistent)?;
+            return Ok((source, plan));
+        }
+        let plan = crate::planner::join::plan_joined(
+            query,
+            &|n| self.source(n),
+            types,
+            sink_name,
+            persistent,
+        )?;
+        Ok((Arc::clone(&plan.source), plan))
+    }
+
+    /// Where a new query starts in each source partition (for a join, in each input's
+    /// partitions, tables from their beginning).
+    async fn start_positions(
+        &self,
+        plan: &SelectPlan,
+        ctx: &Ctx<'_>,
+    ) -> Result<BTreeMap<i32, i64>> {
         if let Some(start) = &ctx.start {
             if !start.is_empty() {
                 return Ok(start.clone());
             }
         }
-        let partitions = self.inner.log.partitions(&source.topic).await?.unwrap_or(1);
         let earliest = ctx
             .prop(&self.inner.config, "auto.offset.reset")
             .map(|v| v.eq_ignore_ascii_case("earliest"))
             .unwrap_or(false);
         let mut out = BTreeMap::new();
-        for p in 0..partitions {
-            let (start, end) = self.inner.log.offsets(&source.topic, p).await?;
-            out.insert(p, if earliest { start } else { end });
+        let joined = plan.join.is_some();
+        for (i, source) in plan.inputs().iter().enumerate() {
+            let partitions = self.inner.log.partitions(&source.topic).await?.unwrap_or(1);
+            let from_start = earliest || (joined && source.source_type == SourceType::Table);
+            for p in 0..partitions {
+                let (start, end) = self.inner.log.offsets(&source.topic, p).await?;
+                let slot = if joined {
+                    crate::query::join::slot(i, p)
+                } else {
+                    p
+                };
+                out.insert(slot, if from_start { start } else { end });
+            }
         }
         Ok(out)
     }
@@ -67,7 +104,7 @@ impl Engine {
         configure_functions(&mut plan, &|n| {
             ctx.prop(&self.inner.config, n).map(str::to_string)
         });
-        let start = self.start_positions(&plan.source, ctx).await?;
+        let start = self.start_positions(&plan, ctx).await?;
         let mut positions = start.clone();
         for (topic, p, o) in self
             .inner
@@ -75,12 +112,17 @@ impl Engine {
             .committed(&format!("_flusso_query_{id}"))
             .await?
         {
-            if topic == plan.source.topic {
-                positions.insert(p, o);
+            let slots: Vec<i32> = positions
+                .keys()
+                .copied()
+                .filter(|s| plan.slot_topic(*s) == (topic.as_str(), p))
+                .collect();
+            for s in slots {
+                positions.insert(s, o);
             }
         }
         let sink_partitions = self.inner.log.partitions(&sink.topic).await?.unwrap_or(1);
-        let source_name = plan.source.name.clone();
+        let source_names: Vec<String> = plan.inputs().iter().map(|s| s.name.clone()).collect();
         let mut q = PersistentQuery::new(
             id.clone(),
             sql.to_string(),
@@ -109,7 +151,7 @@ impl Engine {
                 id: id.clone(),
                 sql: sql.to_string(),
                 sink: sink.name.clone(),
-                sources: vec![source_name],
+                sources: source_names,
             },
         );
         q.restore().await?;
@@ -155,9 +197,8 @@ impl Engine {
                 "CREATE OR REPLACE of a running query is not supported yet",
             ));
         }
-        let source = self.source_of(&c.query)?;
         let types = self.inner.catalog.read().types.clone();
-        let mut plan = plan_select(&c.query, Arc::clone(&source), &types, &c.name, true)?;
+        let (source, mut plan) = self.plan_query(&c.query, &types, &c.name, true)?;
         if c.source_type == SourceType::Table && plan.output_type == SourceType::Stream {
             return Err(EngineError::statement(
                 "Invalid result type. Your SELECT query produces a STREAM. Please use CREATE STREAM AS SELECT statement instead.",
@@ -351,15 +392,14 @@ impl Engine {
                 "Cannot insert into read-only stream: {target}"
             )));
         }
-        let source = self.source_of(query)?;
+        let types = self.inner.catalog.read().types.clone();
+        let (source, plan) = self.plan_query(query, &types, target, true)?;
         if source.source_type == SourceType::Table {
             return Err(EngineError::statement(format!(
                 "INSERT INTO can only be used to insert from a stream. {} is a table.",
                 source.name
             )));
         }
-        let types = self.inner.catalog.read().types.clone();
-        let plan = plan_select(query, source, &types, target, true)?;
         let result: Vec<(String, SqlType, bool)> = plan
             .keys
             .iter()
@@ -646,9 +686,8 @@ impl Engine {
                 "a push query needs EMIT CHANGES (without it, it is a pull query)",
             ));
         }
-        let source = self.source_of(query)?;
         let types = self.inner.catalog.read().types.clone();
-        let mut plan = plan_select(query, Arc::clone(&source), &types, "transient", false)?;
+        let (source, mut plan) = self.plan_query(query, &types, "transient", false)?;
         let ctx = Ctx {
             text: &statement.text,
             properties: &session.properties,
@@ -657,7 +696,7 @@ impl Engine {
         configure_functions(&mut plan, &|n| {
             ctx.prop(&self.inner.config, n).map(str::to_string)
         });
-        let positions = self.start_positions(&source, &ctx).await?;
+        let positions = self.start_positions(&plan, &ctx).await?;
         let n = self.inner.seq.fetch_add(1, Ordering::Relaxed) + 1;
         // A query asked to read only new records is what ksqlDB calls a scalable push query.
         let latest_only = session

@@ -317,6 +317,7 @@ pub fn plan_aggregate(
     types: &HashMap<String, SqlType>,
     sink_name: &str,
     persistent: bool,
+    joined: Option<&Scope>,
 ) -> Result<SelectPlan> {
     if query.group_by.is_empty() {
         if query.emit == Some(Emit::Final) && query.window.is_none() {
@@ -342,7 +343,7 @@ pub fn plan_aggregate(
             "EMIT FINAL is only supported for windowed aggregations.",
         ));
     }
-    let (scan_schema, df_schema, scope) = source_scope(&source, &query.from.alias);
+    let (scan_schema, df_schema, scope) = source_scope(&source, &query.from.alias, joined);
     let tr = |clause| ExprTranslator {
         scope: &scope,
         schema: &df_schema,
@@ -773,6 +774,7 @@ pub fn plan_aggregate(
         repartitioned: true,
         limit: query.limit,
         key_positions,
+        join: None,
         aggregate: Some(Arc::new(AggregatePlan {
             group_by: group_physical,
             group_types,

@@ -26,6 +26,9 @@ pub struct Scope {
     pub columns: Vec<(Option<String>, String, String)>,
     /// Known qualifiers (source names and aliases).
     pub qualifiers: Vec<String>,
+    /// Unqualified names found in several joined sources, with the candidates as ksqlDB lists
+    /// them (`I1.F0 or I2.F0`).
+    pub ambiguous: Vec<(String, String)>,
 }
 
 impl Scope {
@@ -430,6 +433,13 @@ impl ExprTranslator<'_> {
         match self.scope.resolve(qualifier, name) {
             Some(b) => Ok(Expr::Column(Column::new_unqualified(b))),
             None => {
+                if qualifier.is_none() {
+                    if let Some((_, list)) = self.scope.ambiguous.iter().find(|(n, _)| n == name) {
+                        return Err(EngineError::statement(format!(
+                            "Column '{name}' is ambiguous. Could be {list}."
+                        )));
+                    }
+                }
                 let shown = match qualifier {
                     Some(q) => format!("{q}.{name}"),
                     None => name.to_string(),

@@ -2,6 +2,7 @@
 
 pub mod aggregate;
 pub mod expr;
+pub mod join;
 pub mod registry;
 pub mod select;
 pub mod statement_text;

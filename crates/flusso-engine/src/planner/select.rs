@@ -64,9 +64,34 @@ pub struct SelectPlan {
     /// The aggregation, for `GROUP BY` queries: `keys`, `values` and the aggregation's HAVING
     /// are then compiled over its aggregate schema, not over the scan.
     pub aggregate: Option<Arc<super::aggregate::AggregatePlan>>,
+    /// The join the query reads, when it has `JOIN`s: `source` is then the joined source.
+    pub join: Option<Arc<super::join::JoinPlan>>,
 }
 
 impl SelectPlan {
+    /// The topic and partition of a position-map entry: the source's partition, or for a join
+    /// an input's (see [`crate::query::join::slot`]).
+    pub fn slot_topic(&self, slot: i32) -> (&str, i32) {
+        match &self.join {
+            Some(j) => {
+                let (input, partition) = crate::query::join::unslot(slot);
+                match j.inputs.get(input) {
+                    Some(i) => (i.source.topic.as_str(), partition),
+                    None => (self.source.topic.as_str(), partition),
+                }
+            }
+            None => (self.source.topic.as_str(), slot),
+        }
+    }
+
+    /// The sources read: the source, or a join's inputs.
+    pub fn inputs(&self) -> Vec<Arc<Source>> {
+        match &self.join {
+            Some(j) => j.inputs.iter().map(|i| Arc::clone(&i.source)).collect(),
+            None => vec![Arc::clone(&self.source)],
+        }
+    }
+
     /// Orders the key columns as the projection lists them (ksqlDB's new query planner) rather
     /// than as the source declares them.
     pub fn keys_in_projection_order(&mut self) {
@@ -128,11 +153,15 @@ pub(super) fn item_name(
 pub(super) fn source_scope(
     source: &Source,
     alias: &Option<String>,
+    joined: Option<&Scope>,
 ) -> (SchemaRef, DFSchema, Scope) {
     let windowed = source.window.is_some();
     let scan_schema = source.schema.scan_schema(windowed);
     let df_schema =
         DFSchema::try_from(scan_schema.as_ref().clone()).unwrap_or_else(|_| DFSchema::empty());
+    if let Some(scope) = joined {
+        return (scan_schema, df_schema, scope.clone());
+    }
     let mut scope = Scope::default();
     scope.qualifiers.push(source.name.clone());
     if let Some(a) = alias {
@@ -182,16 +211,31 @@ pub fn plan_select(
     persistent: bool,
 ) -> Result<SelectPlan> {
     if !query.joins.is_empty() {
-        return Err(EngineError::statement("joins are not supported yet"));
+        return Err(EngineError::statement("joins are planned by planner::join"));
     }
+    plan_select_in(query, source, types, sink_name, persistent, None)
+}
+
+/// Plans `query` reading `source`, its expressions resolved in `joined` (a join's scope) when
+/// given.
+pub(super) fn plan_select_in(
+    query: &Query,
+    source: Arc<Source>,
+    types: &HashMap<String, SqlType>,
+    sink_name: &str,
+    persistent: bool,
+    joined: Option<&Scope>,
+) -> Result<SelectPlan> {
     if query.window.is_some()
         || !query.group_by.is_empty()
         || query.having.is_some()
         || (!persistent && query.emit.is_some() && super::aggregate::projection_aggregates(query))
     {
-        return super::aggregate::plan_aggregate(query, source, types, sink_name, persistent);
+        return super::aggregate::plan_aggregate(
+            query, source, types, sink_name, persistent, joined,
+        );
     }
-    let (scan_schema, df_schema, scope) = source_scope(&source, &query.from.alias);
+    let (scan_schema, df_schema, scope) = source_scope(&source, &query.from.alias, joined);
     let tr = |clause| ExprTranslator {
         scope: &scope,
         schema: &df_schema,
@@ -396,6 +440,7 @@ pub fn plan_select(
         if !dups.is_empty() && persistent {
             let mut names = vec![items[ki].name.as_str()];
             names.extend(dups);
+            names.sort_unstable();
             return Err(EngineError::statement(format!(
                 "The projection contains a key column (`{}`) more than once, aliased as: {}.",
                 items[ki]
@@ -495,5 +540,6 @@ pub fn plan_select(
         limit: query.limit,
         key_positions,
         aggregate: None,
+        join: None,
     })
 }

@@ -86,11 +86,18 @@ impl PersistentQuery {
 
     /// Appends the state changed since the last call, and the positions, to the changelog.
     pub(super) async fn write_changelog(&self) -> Result<()> {
-        let Some(state) = &self.aggregator else {
-            return Ok(());
-        };
         let mut records = Vec::new();
-        {
+        if let Some(joiner) = &self.joiner {
+            for (step, state) in joiner.lock().snapshot() {
+                records.push(OutRecord {
+                    key: Some(json!({ "j": step }).to_string().into_bytes()),
+                    value: Some(state.to_string().into_bytes()),
+                    timestamp: 0,
+                    headers: Vec::new(),
+                });
+            }
+        }
+        if let Some(state) = &self.aggregator {
             let mut agg = state.lock();
             for ((key, window), value) in agg.take_dirty()? {
                 let k = json!({"g": values_json(&key), "w": window.map(|(s, e)| json!([s, e]))});
@@ -160,12 +167,25 @@ impl PersistentQuery {
     /// Rebuilds the state from the changelog and the table's rows from the sink topic; the
     /// query then resumes from the positions stored with the state.
     pub async fn restore(&self) -> Result<()> {
-        if self.aggregator.is_some() {
+        if self.aggregator.is_some() || self.joiner.is_some() {
             let started = Instant::now();
             self.restore_state().await?;
             self.stats
                 .restore_state_ms
                 .store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+        }
+        if let Some(joiner) = &self.joiner {
+            // A join's table inputs are read again from their start: their rows are the
+            // join's table state.
+            let tables = joiner.lock().table_inputs();
+            let slots: Vec<i32> = self.positions.lock().keys().copied().collect();
+            for slot in slots {
+                if tables.contains(&super::join::unslot(slot).0) {
+                    let (topic, partition) = self.plan.slot_topic(slot);
+                    let (start, _) = self.log.offsets(topic, partition).await?;
+                    self.positions.lock().insert(slot, start);
+                }
+            }
         }
         if let Some(m) = &self.materialized {
             let started = Instant::now();
@@ -200,9 +220,6 @@ impl PersistentQuery {
     }
 
     async fn restore_state(&self) -> Result<()> {
-        let Some(state) = &self.aggregator else {
-            return Ok(());
-        };
         let topic = self.changelog_topic();
         self.log.create_topic(&topic, 1, true).await?;
         let (mut pos, end) = self.log.offsets(&topic, 0).await?;
@@ -210,8 +227,10 @@ impl PersistentQuery {
             return Ok(());
         }
         let started = Instant::now();
-        let agg_plan = state.lock().plan().clone();
-        let group_types = agg_plan.group_types.clone();
+        let group_types = match &self.aggregator {
+            Some(state) => state.lock().plan().group_types.clone(),
+            None => Vec::new(),
+        };
         let source_key_types: Vec<SqlType> = self
             .plan
             .source
@@ -274,7 +293,8 @@ impl PersistentQuery {
             tracing::info!(query = %self.id, records = repair.len(), "unfinished changelog write superseded");
             self.produce_chunked(repair).await?;
         }
-        let mut agg = state.lock();
+        let mut agg = self.aggregator.as_ref().map(|a| a.lock());
+        let mut joiner = self.joiner.as_ref().map(|j| j.lock());
         let mut groups = 0u64;
         for (k, v) in latest {
             let key: Json = serde_json::from_slice(&k)
@@ -295,7 +315,11 @@ impl PersistentQuery {
                         }
                     }
                 }
-            } else if let Some(g) = key.get("g") {
+            } else if let (Some(j), Some(joiner)) = (key.get("j"), joiner.as_mut()) {
+                if let (Some(step), Some(state)) = (j.as_u64(), &value) {
+                    joiner.restore(step as usize, state)?;
+                }
+            } else if let (Some(g), Some(agg)) = (key.get("g"), agg.as_mut()) {
                 let group = values_from(Some(g), &group_types)?;
                 let window = key.get("w").and_then(|w| {
                     let w = w.as_array()?;
@@ -308,7 +332,7 @@ impl PersistentQuery {
                     }
                     None => agg.remove(&group, window)?,
                 }
-            } else if let Some(c) = key.get("c") {
+            } else if let (Some(c), Some(agg)) = (key.get("c"), agg.as_mut()) {
                 let source_key = values_from(Some(c), &source_key_types)?;
                 let contribution = match value {
                     Some(v) => {
@@ -331,7 +355,9 @@ impl PersistentQuery {
             }
         }
         // What was restored is not a change to write again.
-        agg.clear_dirty();
+        if let Some(agg) = agg.as_mut() {
+            agg.clear_dirty();
+        }
         self.stats.restored.store(read, Ordering::Relaxed);
         tracing::info!(
             query = %self.id,

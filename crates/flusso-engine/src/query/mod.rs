@@ -10,7 +10,10 @@ pub mod aggregate;
 mod changelog;
 mod columnar;
 mod fast_json;
+pub mod join;
 pub mod join_ops;
+pub mod join_stream;
+pub mod join_table;
 pub mod materialized;
 pub use materialized::table_rows;
 pub mod push;
@@ -89,6 +92,8 @@ pub struct PersistentQuery {
     fast_json: Option<fast_json::FastJson>,
     /// The aggregation's state, for `GROUP BY` queries.
     aggregator: Option<Mutex<aggregate::Aggregator>>,
+    /// The join's state, for queries with `JOIN`s.
+    joiner: Option<Mutex<join::JoinRuntime>>,
     /// The sink table's current rows (table sinks), for pull queries.
     pub materialized: Option<Arc<materialized::Materialized>>,
     /// Caching on (`cache.max.bytes.buffering` > 0): an aggregation emits only the latest
@@ -162,6 +167,9 @@ impl PersistentQuery {
                 .aggregate
                 .clone()
                 .map(|a| Mutex::new(aggregate::Aggregator::new(a))),
+            joiner: plan_for_fast.join.clone().and_then(|j| {
+                join::JoinRuntime::new(j).ok().map(Mutex::new)
+            }),
             materialized: (sink_for_fast.source_type == SourceType::Table)
                 .then(|| Arc::new(materialized::Materialized::new())),
             buffered: false,
@@ -176,11 +184,13 @@ impl PersistentQuery {
 
     /// The source topic and the next offset per partition.
     pub fn positions(&self) -> Vec<(String, i32, i64)> {
-        let topic = &self.plan.source.topic;
         self.positions
             .lock()
             .iter()
-            .map(|(p, o)| (topic.clone(), *p, *o))
+            .map(|(s, o)| {
+                let (topic, p) = self.plan.slot_topic(*s);
+                (topic.to_string(), p, *o)
+            })
             .collect()
     }
 
@@ -207,18 +217,24 @@ impl PersistentQuery {
             return Ok(0);
         }
         let _guard = self.step_lock.lock().await;
-        let topic = self.plan.source.topic.clone();
-        let partitions: Vec<(i32, i64)> = self
+        let mut partitions: Vec<(i32, i64)> = self
             .positions
             .lock()
             .iter()
             .map(|(p, o)| (*p, *o))
             .collect();
+        if let Some(joiner) = &self.joiner {
+            // A join reads its table inputs first: a stream record then meets the table as it
+            // is, also right after a restart, when the tables are read again from their start.
+            let tables = joiner.lock().table_inputs();
+            partitions.sort_by_key(|(s, _)| !tables.contains(&join::unslot(*s).0));
+        }
         let mut total = 0;
-        for (partition, offset) in partitions {
+        for (slot, offset) in partitions {
+            let (topic, partition) = self.plan.slot_topic(slot);
             let records = self
                 .log
-                .fetch(&topic, partition, offset, FETCH_BYTES)
+                .fetch(topic, partition, offset, FETCH_BYTES)
                 .await?;
             let Some(last) = records.last().map(|r| r.offset) else {
                 continue;
@@ -227,14 +243,14 @@ impl PersistentQuery {
             self.stats
                 .records_in
                 .fetch_add(records.len() as u64, Ordering::Relaxed);
-            let out = self.process(partition, &records).await?;
+            let out = self.process(slot, &records).await?;
             for (p, recs) in out {
                 self.stats
                     .records_out
                     .fetch_add(recs.len() as u64, Ordering::Relaxed);
                 self.log.produce(&self.sink.topic, p, &recs).await?;
             }
-            self.positions.lock().insert(partition, last + 1);
+            self.positions.lock().insert(slot, last + 1);
         }
         // State goes to the changelog at most every CHANGELOG_INTERVAL while input flows, and
         // whenever the query has caught up (changes to one group in between are written once).
@@ -245,20 +261,39 @@ impl PersistentQuery {
         Ok(total)
     }
 
-    /// Turns source records into sink records by partition.
+    /// Turns source records into sink records by partition; `slot` is the position-map entry
+    /// they were read from.
     async fn process(
         &self,
-        partition: i32,
+        slot: i32,
         records: &[InRecord],
     ) -> Result<BTreeMap<i32, Vec<OutRecord>>> {
         let plan = &self.plan;
-        let decoded = scan::decode(&plan.source, &plan.scan_schema, partition, records)
+        let (topic, partition) = plan.slot_topic(slot);
+        let (source, scan_schema) = match &plan.join {
+            Some(j) => {
+                let input = &j.inputs[join::unslot(slot).0];
+                (&input.source, &input.scan_schema)
+            }
+            None => (&plan.source, &plan.scan_schema),
+        };
+        let mut decoded = scan::decode(source, scan_schema, partition, records)
             .map_err(EngineError::Execution)?;
         for e in &decoded.errors {
             self.stats.errors.fetch_add(1, Ordering::Relaxed);
             self.processing_log
-                .deserialization_error(&self.id, &plan.source.topic, partition, e)
+                .deserialization_error(&self.id, topic, partition, e)
                 .await;
+        }
+        if let Some(joiner) = &self.joiner {
+            let joined = joiner.lock().process(
+                join::unslot(slot).0,
+                partition,
+                &decoded.batch,
+                &decoded.tombstone,
+            )?;
+            decoded.batch = joined.batch;
+            decoded.tombstone = joined.tombstone;
         }
         let mut out = BTreeMap::new();
         if decoded.batch.num_rows() == 0 {
@@ -267,6 +302,7 @@ impl PersistentQuery {
         // Records keep their headers through the query, as Kafka Streams forwards them.
         let headers: HeaderMap = records
             .iter()
+            .filter(|_| self.joiner.is_none())
             .filter(|r| !r.headers.is_empty())
             .map(|r| {
                 (

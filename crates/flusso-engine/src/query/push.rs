@@ -88,7 +88,6 @@ async fn run(
     processing_log: ProcessingLog,
     tx: &mpsc::Sender<Result<PushRow>>,
 ) -> Result<()> {
-    let topic = plan.source.topic.clone();
     let is_table = plan.output_type == flusso_sql::ast::SourceType::Table;
     let mut remaining = plan.limit.unwrap_or(u64::MAX);
     if remaining == 0 {
@@ -100,21 +99,43 @@ async fn run(
         .map(super::aggregate::Aggregator::new);
     // Rows of the aggregation currently shown, so that a tombstone only follows a row.
     let mut shown: std::collections::HashSet<(Row, Option<(i64, i64)>)> = Default::default();
+    let mut joiner = match &plan.join {
+        Some(j) => Some(super::join::JoinRuntime::new(Arc::clone(j))?),
+        None => None,
+    };
     loop {
         let mut read = 0;
-        for (partition, offset) in positions.clone() {
-            let records = log.fetch(&topic, partition, offset, 1 << 20).await?;
+        for (slot, offset) in positions.clone() {
+            let (topic, partition) = plan.slot_topic(slot);
+            let records = log.fetch(topic, partition, offset, 1 << 20).await?;
             let Some(last) = records.last().map(|r| r.offset) else {
                 continue;
             };
             read += records.len();
-            positions.insert(partition, last + 1);
-            let decoded = scan::decode(&plan.source, &plan.scan_schema, partition, &records)
+            positions.insert(slot, last + 1);
+            let (source, scan_schema) = match &plan.join {
+                Some(j) => {
+                    let input = &j.inputs[super::join::unslot(slot).0];
+                    (&input.source, &input.scan_schema)
+                }
+                None => (&plan.source, &plan.scan_schema),
+            };
+            let mut decoded = scan::decode(source, scan_schema, partition, &records)
                 .map_err(EngineError::Execution)?;
             for e in &decoded.errors {
                 processing_log
-                    .deserialization_error(id, &topic, partition, e)
+                    .deserialization_error(id, topic, partition, e)
                     .await;
+            }
+            if let Some(joiner) = joiner.as_mut() {
+                let joined = joiner.process(
+                    super::join::unslot(slot).0,
+                    partition,
+                    &decoded.batch,
+                    &decoded.tombstone,
+                )?;
+                decoded.batch = joined.batch;
+                decoded.tombstone = joined.tombstone;
             }
             if decoded.batch.num_rows() == 0 {
                 continue;
@@ -176,7 +197,10 @@ async fn run(
         if read == 0 {
             let waiting: Vec<(String, i32, i64)> = positions
                 .iter()
-                .map(|(p, o)| (topic.clone(), *p, *o))
+                .map(|(s, o)| {
+                    let (topic, p) = plan.slot_topic(*s);
+                    (topic.to_string(), p, *o)
+                })
                 .collect();
             tokio::select! {
                 _ = log.wait_for_data(&waiting, Duration::from_millis(500)) => {}

@@ -11,6 +11,7 @@ mod changelog;
 mod columnar;
 mod fast_json;
 pub mod join_ops;
+pub mod join_stream;
 pub mod materialized;
 pub use materialized::table_rows;
 pub mod push;

@@ -12,6 +12,7 @@ mod columnar;
 mod fast_json;
 pub mod join_ops;
 pub mod join_stream;
+pub mod join_table;
 pub mod materialized;
 pub use materialized::table_rows;
 pub mod push;

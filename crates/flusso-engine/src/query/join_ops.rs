@@ -54,6 +54,10 @@ pub struct Input {
     pub fk: Option<ScalarValue>,
     /// Foreign-key joins, left side only: the left key as serialized bytes; a right update
     /// reaches its subscribed left rows in ascending unsigned order of these bytes.
+    ///
+    /// Stream-stream joins with a GRACE PERIOD: the join key as serialized bytes; a sweep pads
+    /// buffered records of equal timestamp and side in ascending order of these bytes (then in
+    /// arrival order, which is all that is left when they are empty).
     pub key_bytes: Vec<u8>,
 }
 

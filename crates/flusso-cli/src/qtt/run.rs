@@ -109,10 +109,15 @@ async fn run_in(v: &Variant, log: Arc<dyn LogClient>) -> Result<(), String> {
     }
     // ksqlDB's harness parses the whole script (statements joined by newlines) before it runs any.
     let parsed = flusso_sql::parse(&v.statements.join("\n")).map(|_| ());
+    // Positions in messages count lines from the start of that script: each statement runs
+    // after as many empty lines as the statements before it span.
+    let mut lines_before = 0;
     for s in &v.statements {
+        let placed = format!("{}{s}", "\n".repeat(lines_before));
+        lines_before += s.matches('\n').count() + 1;
         let result = match &parsed {
             Err(e) => Err(flusso_engine::EngineError::from(e.clone())),
-            Ok(()) => engine.execute(s, &mut session).await.map(|_| ()),
+            Ok(()) => engine.execute(&placed, &mut session).await.map(|_| ()),
         };
         if let Err(e) = result {
             return match expected_error {

@@ -148,7 +148,18 @@ impl ExprTranslator<'_> {
         Ok(match e {
             SqlExpr::Identifier(id) => match self.lambda_variable(&id.value) {
                 Some(v) => v,
-                None => self.column(None, &id.value)?,
+                None => self.column(None, &id.value).map_err(|e| match e {
+                    // ksqlDB places an ambiguous name.
+                    EngineError::Statement(m)
+                        if m.contains("is ambiguous") && id.span.start.line > 0 =>
+                    {
+                        EngineError::Statement(format!(
+                            "Line: {}, Col: {}: {m}",
+                            id.span.start.line, id.span.start.column
+                        ))
+                    }
+                    other => other,
+                })?,
             },
             SqlExpr::CompoundIdentifier(parts) => match parts.as_slice() {
                 [q, c] => {
@@ -340,8 +351,21 @@ impl ExprTranslator<'_> {
                 datafusion::functions_nested::expr_fn::make_array(items)
             }
             SqlExpr::CompoundFieldAccess { root, access_chain } => {
-                let mut out = self.translate(root)?;
-                for access in access_chain {
+                // `source.column[...]`: the root is a qualifier, not a column.
+                let qualified = match (root.as_ref(), access_chain.first()) {
+                    (SqlExpr::Identifier(q), Some(AccessExpr::Dot(SqlExpr::Identifier(c))))
+                        if self.scope.qualifiers.contains(&q.value)
+                            && self.scope.resolve(None, &q.value).is_none() =>
+                    {
+                        Some(self.column(Some(&q.value), &c.value)?)
+                    }
+                    _ => None,
+                };
+                let (mut out, chain) = match qualified {
+                    Some(c) => (c, &access_chain[1..]),
+                    None => (self.translate(root)?, &access_chain[..]),
+                };
+                for access in chain {
                     out = match access {
                         AccessExpr::Subscript(Subscript::Index { index }) => {
                             self.subscript(out, self.translate(index)?)?

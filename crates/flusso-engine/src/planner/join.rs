@@ -160,23 +160,40 @@ fn column_ref(e: &SqlExpr) -> Option<(Option<&str>, &str)> {
 }
 
 /// Every column reference in an expression (lambda variables included; they resolve nowhere).
-fn column_refs(e: &SqlExpr) -> Vec<(Option<String>, String)> {
+fn column_refs(e: &SqlExpr) -> Vec<(Option<String>, String, sqlparser::tokenizer::Location)> {
     use sqlparser::ast::Visit;
     let mut out = Vec::new();
-    let _ = e.visit(&mut ColumnCollector(&mut out));
+    let _ = e.visit(&mut ColumnCollector(&mut out, 0));
     out
 }
 
-struct ColumnCollector<'a>(&'a mut Vec<(Option<String>, String)>);
+struct ColumnCollector<'a>(
+    &'a mut Vec<(Option<String>, String, sqlparser::tokenizer::Location)>,
+    u8,
+);
 
 impl sqlparser::ast::Visitor for ColumnCollector<'_> {
     type Break = ();
     fn pre_visit_expr(&mut self, e: &SqlExpr) -> std::ops::ControlFlow<()> {
         match e {
-            SqlExpr::Identifier(id) => self.0.push((None, id.value.clone())),
-            SqlExpr::CompoundIdentifier(parts) if parts.len() == 2 => self
-                .0
-                .push((Some(parts[0].value.clone()), parts[1].value.clone())),
+            // `q.column[...]`: a qualified column, whose qualifier is visited next.
+            SqlExpr::CompoundFieldAccess { root, access_chain } => {
+                if let (SqlExpr::Identifier(q), Some(sqlparser::ast::AccessExpr::Dot(SqlExpr::Identifier(c)))) =
+                    (root.as_ref(), access_chain.first())
+                {
+                    self.0
+                        .push((Some(q.value.clone()), c.value.clone(), q.span.start));
+                    // Its qualifier and column identifiers are visited next.
+                    self.1 = 2;
+                }
+            }
+            SqlExpr::Identifier(_) if self.1 > 0 => self.1 -= 1,
+            SqlExpr::Identifier(id) => self.0.push((None, id.value.clone(), id.span.start)),
+            SqlExpr::CompoundIdentifier(parts) if parts.len() == 2 => self.0.push((
+                Some(parts[0].value.clone()),
+                parts[1].value.clone(),
+                parts[0].span.start,
+            )),
             _ => {}
         }
         std::ops::ControlFlow::Continue(())
@@ -403,8 +420,24 @@ pub fn plan_join(
         };
         let sources_of = |e: &SqlExpr| -> Result<Vec<usize>> {
             let mut out = Vec::new();
-            for (q, c) in column_refs(e) {
-                match resolve(q.as_deref(), &c)? {
+            for (q, c, at) in column_refs(e) {
+                let place = |m: String| {
+                    if at.line > 0 {
+                        format!("Line: {}, Col: {}: {m}", at.line, at.column)
+                    } else {
+                        m
+                    }
+                };
+                let resolved = resolve(q.as_deref(), &c).map_err(|e| match e {
+                    EngineError::Statement(m) if m.contains("is ambiguous") => {
+                        EngineError::Statement(format!(
+                            "Exception while preparing statement: {}",
+                            place(m)
+                        ))
+                    }
+                    other => other,
+                })?;
+                match resolved {
                     Some((i, _)) => {
                         if !out.contains(&i) {
                             out.push(i)
@@ -415,9 +448,9 @@ pub fn plan_join(
                             Some(q) => format!("{q}.{c}"),
                             None => c.clone(),
                         };
-                        return Err(EngineError::statement(format!(
+                        return Err(EngineError::statement(place(format!(
                             "JOIN ON column '{shown}' cannot be resolved."
-                        )));
+                        ))));
                     }
                 }
             }

@@ -405,8 +405,21 @@ impl PersistentQuery {
             partitions: self.sink_partitions,
             computed_key: self.plan.repartitioned,
         };
-        for row in rows {
+        // A table join's row failing WHERE deletes the key's row only if it was shown (the
+        // join hands its filter the old row, as Kafka Streams does).
+        let join_filter = is_table && self.joiner.is_some() && self.plan.filter.is_some();
+        for (i, row) in rows.into_iter().enumerate() {
             if is_table && row.key.len() == 1 && row.key[0].is_null() {
+                continue;
+            }
+            if join_filter
+                && row.value.is_none()
+                && !tombstone.get(i).copied().unwrap_or(true)
+                && !self
+                    .materialized
+                    .as_ref()
+                    .is_some_and(|m| m.contains(&row.key, row.window))
+            {
                 continue;
             }
             let mut ts = row.timestamp;

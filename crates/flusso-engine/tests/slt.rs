@@ -164,6 +164,7 @@ slt_files! {
     formats_protobuf => "formats_protobuf.slt",
     functions_string => "functions_string.slt",
     insert_into => "insert_into.slt",
+    joins => "joins.slt",
     null_handling => "null_handling.slt",
     partition_by => "partition_by.slt",
     projection => "projection.slt",

@@ -133,6 +133,7 @@ fn ksql_text(e: &SqlExpr) -> String {
             format!("({} {op} {})", ksql_text(left), ksql_text(right))
         }
         SqlExpr::Nested(inner) => ksql_text(inner),
+        SqlExpr::Value(v) if v.value == sqlparser::ast::Value::Null => "null".into(),
         other => other.to_string(),
     }
 }
@@ -873,7 +874,16 @@ pub fn plan_join(
     for item in &projection {
         if let SelectItem::Expr { expr, .. } = item {
             if let Some((q, c)) = column_ref(expr) {
-                if let Ok(Some((i, c))) = resolve(q, c) {
+                let resolved = resolve(q, c).map_err(|e| match (e, expr) {
+                    (EngineError::Statement(m), SqlExpr::Identifier(id)) if id.span.start.line > 0 => {
+                        EngineError::Statement(format!(
+                            "Line: {}, Col: {}: {m}",
+                            id.span.start.line, id.span.start.column
+                        ))
+                    }
+                    (e, _) => e,
+                })?;
+                if let Some((i, c)) = resolved {
                     projected.push(renamed(&inputs[i].alias, &c));
                 } else if q.is_none() && synthetic.as_deref() == Some(c) {
                     projected.push(c.to_string());
@@ -1107,6 +1117,20 @@ pub fn plan_joined(
     persistent: bool,
 ) -> Result<super::select::SelectPlan> {
     let (join, rewritten) = plan_join(query, lookup, types, sink_name, persistent)?;
+    // The window bounds of a windowed aggregation are not columns of a join's sources.
+    if query.window.is_some() {
+        for item in &query.projection {
+            if let SelectItem::Expr { expr, .. } = item {
+                if let Some((None, c)) = column_ref(expr) {
+                    if c == schema::WINDOWSTART || c == schema::WINDOWEND {
+                        return Err(EngineError::statement(format!(
+                            "SELECT column '{c}' cannot be resolved."
+                        )));
+                    }
+                }
+            }
+        }
+    }
     let mut plan = super::select::plan_select_in(
         &rewritten,
         Arc::clone(&join.output),

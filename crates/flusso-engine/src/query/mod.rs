@@ -224,12 +224,17 @@ impl PersistentQuery {
             .map(|(p, o)| (*p, *o))
             .collect();
         if let Some(joiner) = &self.joiner {
-            // A join reads its table inputs first: a stream record then meets the table as it
-            // is, also right after a restart, when the tables are read again from their start.
+            // Within equal timestamps a join reads its table inputs first: a stream record then
+            // meets the table as it is, also right after a restart, when the tables are read
+            // again from their start.
             let tables = joiner.lock().table_inputs();
             partitions.sort_by_key(|(s, _)| !tables.contains(&join::unslot(*s).0));
         }
         let mut total = 0;
+        if self.joiner.is_some() {
+            total = self.step_join(partitions).await?;
+            partitions = Vec::new();
+        }
         for (slot, offset) in partitions {
             let (topic, partition) = self.plan.slot_topic(slot);
             let records = self
@@ -268,6 +273,12 @@ impl PersistentQuery {
         slot: i32,
         records: &[InRecord],
     ) -> Result<BTreeMap<i32, Vec<OutRecord>>> {
+        let decoded = self.decode(slot, records).await?;
+        self.process_decoded(slot, records, decoded).await
+    }
+
+    /// Decodes records read from `slot`; those that do not decode go to the processing log.
+    async fn decode(&self, slot: i32, records: &[InRecord]) -> Result<scan::Decoded> {
         let plan = &self.plan;
         let (topic, partition) = plan.slot_topic(slot);
         let (source, scan_schema) = match &plan.join {
@@ -277,7 +288,7 @@ impl PersistentQuery {
             }
             None => (&plan.source, &plan.scan_schema),
         };
-        let mut decoded = scan::decode(source, scan_schema, partition, records)
+        let decoded = scan::decode(source, scan_schema, partition, records)
             .map_err(EngineError::Execution)?;
         for e in &decoded.errors {
             self.stats.errors.fetch_add(1, Ordering::Relaxed);
@@ -285,6 +296,90 @@ impl PersistentQuery {
                 .deserialization_error(&self.id, topic, partition, e)
                 .await;
         }
+        Ok(decoded)
+    }
+
+    /// Reads what is available once from every input partition of a join and processes the
+    /// records in timestamp order across them (the record with the smallest timestamp first,
+    /// as Kafka Streams picks among its partitions); returns how many records were read.
+    async fn step_join(&self, partitions: Vec<(i32, i64)>) -> Result<usize> {
+        let mut total = 0;
+        let mut inputs: Vec<(i32, i64, scan::Decoded, Vec<i64>)> = Vec::new();
+        for (slot, offset) in partitions {
+            let (topic, partition) = self.plan.slot_topic(slot);
+            let records = self
+                .log
+                .fetch(topic, partition, offset, FETCH_BYTES)
+                .await?;
+            let Some(last) = records.last().map(|r| r.offset) else {
+                continue;
+            };
+            total += records.len();
+            self.stats
+                .records_in
+                .fetch_add(records.len() as u64, Ordering::Relaxed);
+            let decoded = self.decode(slot, &records).await?;
+            let times: Vec<i64> = decoded
+                .batch
+                .column_by_name(crate::schema::ROWTIME)
+                .and_then(|a| {
+                    a.as_any()
+                        .downcast_ref::<datafusion::arrow::array::Int64Array>()
+                })
+                .map(|a| a.iter().map(|t| t.unwrap_or(i64::MIN)).collect())
+                .unwrap_or_default();
+            inputs.push((slot, last, decoded, times));
+        }
+        let mut heads = vec![0usize; inputs.len()];
+        loop {
+            let head_ts = |i: usize, heads: &[usize]| inputs[i].3.get(heads[i]).copied();
+            let Some(best) = (0..inputs.len())
+                .filter(|&i| head_ts(i, &heads).is_some())
+                .min_by_key(|&i| head_ts(i, &heads))
+            else {
+                break;
+            };
+            let others = (0..inputs.len())
+                .filter(|&i| i != best)
+                .filter_map(|i| head_ts(i, &heads))
+                .min()
+                .unwrap_or(i64::MAX);
+            let start = heads[best];
+            let times = &inputs[best].3;
+            let mut end = start + 1;
+            while end < times.len() && times[end] <= others {
+                end += 1;
+            }
+            heads[best] = end;
+            let (slot, _, decoded, _) = &inputs[best];
+            let run = scan::Decoded {
+                batch: decoded.batch.slice(start, end - start),
+                tombstone: decoded.tombstone[start..end].to_vec(),
+                errors: Vec::new(),
+            };
+            let out = self.process_decoded(*slot, &[], run).await?;
+            for (p, recs) in out {
+                self.stats
+                    .records_out
+                    .fetch_add(recs.len() as u64, Ordering::Relaxed);
+                self.log.produce(&self.sink.topic, p, &recs).await?;
+            }
+        }
+        for (slot, last, _, _) in &inputs {
+            self.positions.lock().insert(*slot, last + 1);
+        }
+        Ok(total)
+    }
+
+    /// Turns a decoded batch read from `slot` into sink records by partition.
+    async fn process_decoded(
+        &self,
+        slot: i32,
+        records: &[InRecord],
+        mut decoded: scan::Decoded,
+    ) -> Result<BTreeMap<i32, Vec<OutRecord>>> {
+        let plan = &self.plan;
+        let (_, partition) = plan.slot_topic(slot);
         if let Some(joiner) = &self.joiner {
             let joined = joiner.lock().process(
                 join::unslot(slot).0,

@@ -27,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::load::Variant;
 use super::rqtt_match::{error_match, partial_match, query_match, Splitter};
-use super::run::{decode_headers, encode_side, topic_of_statement};
+use super::run::{decode_headers, encode_side, topic_of_statement_or};
 
 /// Timeout of a whole `/ksql` request, and of `/query` until its response headers.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
@@ -505,6 +505,10 @@ fn is_select(sql: &str) -> bool {
     sql.trim_start().to_uppercase().starts_with("SELECT ")
 }
 
+/// Partitions of a topic the REST test harness creates without being told how many (ksqlDB's
+/// `Topic.DEFAULT_PARTITIONS`).
+const DEFAULT_PARTITIONS: i32 = 4;
+
 /// The topics to create first: declared ones, those plain CREATE statements name, and the
 /// inputs' topics.
 fn topics(v: &Variant) -> BTreeMap<String, i32> {
@@ -512,7 +516,7 @@ fn topics(v: &Variant) -> BTreeMap<String, i32> {
     if let Some(ts) = v.case.get("topics").and_then(|t| t.as_array()) {
         for t in ts {
             if let Some(name) = t.get("name").and_then(|n| n.as_str()) {
-                let p = t.get("partitions").and_then(|p| p.as_i64()).unwrap_or(1) as i32;
+                let p = t.get("partitions").and_then(|p| p.as_i64()).unwrap_or(DEFAULT_PARTITIONS.into()) as i32;
                 topics.insert(name.to_string(), p);
             }
         }
@@ -522,14 +526,14 @@ fn topics(v: &Variant) -> BTreeMap<String, i32> {
         if as_select.is_match(s) || !s.trim_start().to_uppercase().starts_with("CREATE") {
             continue;
         }
-        if let Some((t, p)) = topic_of_statement(s) {
+        if let Some((t, p)) = topic_of_statement_or(s, DEFAULT_PARTITIONS) {
             topics.entry(t).or_insert(p);
         }
     }
     if let Some(inputs) = v.case.get("inputs").and_then(|i| i.as_array()) {
         for i in inputs {
             if let Some(t) = i.get("topic").and_then(|t| t.as_str()) {
-                topics.entry(t.to_string()).or_insert(1);
+                topics.entry(t.to_string()).or_insert(DEFAULT_PARTITIONS);
             }
         }
     }

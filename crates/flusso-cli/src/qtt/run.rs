@@ -46,13 +46,18 @@ pub async fn run_variant(v: &Variant, backend: &Backend) -> Result<(), String> {
 }
 
 pub(super) fn topic_of_statement(sql: &str) -> Option<(String, i32)> {
+    topic_of_statement_or(sql, 1)
+}
+
+/// The topic a CREATE statement names and its PARTITIONS (`default` when not given).
+pub(super) fn topic_of_statement_or(sql: &str, default: i32) -> Option<(String, i32)> {
     let re = regex::Regex::new(r"(?i)kafka_topic\s*=\s*'([^']*)'").ok()?;
     let topic = re.captures(sql)?.get(1)?.as_str().to_string();
     let parts = regex::Regex::new(r"(?i)partitions\s*=\s*(\d+)")
         .ok()?
         .captures(sql)
         .and_then(|c| c[1].parse().ok())
-        .unwrap_or(1);
+        .unwrap_or(default);
     Some((topic, parts))
 }
 

@@ -516,7 +516,10 @@ fn topics(v: &Variant) -> BTreeMap<String, i32> {
     if let Some(ts) = v.case.get("topics").and_then(|t| t.as_array()) {
         for t in ts {
             if let Some(name) = t.get("name").and_then(|n| n.as_str()) {
-                let p = t.get("partitions").and_then(|p| p.as_i64()).unwrap_or(DEFAULT_PARTITIONS.into()) as i32;
+                let p = t
+                    .get("partitions")
+                    .and_then(|p| p.as_i64())
+                    .map_or(DEFAULT_PARTITIONS, |p| p as i32);
                 topics.insert(name.to_string(), p);
             }
         }

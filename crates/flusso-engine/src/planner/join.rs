@@ -104,7 +104,10 @@ pub struct JoinPlan {
 impl JoinPlan {
     /// Width of each input's rows.
     pub fn widths(&self) -> Vec<usize> {
-        self.inputs.iter().map(|i| i.renamed.fields().len()).collect()
+        self.inputs
+            .iter()
+            .map(|i| i.renamed.fields().len())
+            .collect()
     }
 }
 
@@ -179,8 +182,10 @@ impl sqlparser::ast::Visitor for ColumnCollector<'_> {
         match e {
             // `q.column[...]`: a qualified column, whose qualifier is visited next.
             SqlExpr::CompoundFieldAccess { root, access_chain } => {
-                if let (SqlExpr::Identifier(q), Some(sqlparser::ast::AccessExpr::Dot(SqlExpr::Identifier(c)))) =
-                    (root.as_ref(), access_chain.first())
+                if let (
+                    SqlExpr::Identifier(q),
+                    Some(sqlparser::ast::AccessExpr::Dot(SqlExpr::Identifier(c))),
+                ) = (root.as_ref(), access_chain.first())
                 {
                     self.0
                         .push((Some(q.value.clone()), c.value.clone(), q.span.start));
@@ -392,9 +397,9 @@ pub fn plan_join(
             on
         })
         .collect();
-    for n in 0..query.joins.len() {
+    for (n, on) in ons.iter().enumerate() {
         let new = n + 1;
-        let on = match &ons[n] {
+        let on = match on {
             SqlExpr::Nested(inner) => inner.as_ref(),
             other => other,
         };
@@ -719,17 +724,17 @@ pub fn plan_join(
                 .map(|(k, _)| {
                     let name = renamed(&inputs[0].alias, k);
                     let idx = left_schema.index_of(&name)?;
-                    Ok(Arc::new(datafusion::physical_expr::expressions::Column::new(&name, idx))
-                        as Arc<dyn PhysicalExpr>)
+                    Ok(
+                        Arc::new(datafusion::physical_expr::expressions::Column::new(
+                            &name, idx,
+                        )) as Arc<dyn PhysicalExpr>,
+                    )
                 })
                 .collect::<Result<Vec<_>>>()?
         } else {
             Vec::new()
         };
-        let windowed = inputs[c.left_input]
-            .source
-            .window
-            .map(|w| w.is_session());
+        let windowed = inputs[c.left_input].source.window.map(|w| w.is_session());
         if windowed.is_some() && (c.left_col.is_none() || c.right_col.is_none()) {
             return Err(EngineError::statement(
                 "Implicit repartitioning of windowed sources is not supported. See https://github.com/confluentinc/ksql/issues/4385.",
@@ -757,7 +762,8 @@ pub fn plan_join(
         let mut next_viable: Vec<String> = Vec::new();
         // Viable: the left child's, then the left ON column, then the right ON column, those
         // in the equivalence set.
-        let in_set = |col: &str| -> bool { set_columns(&set, &on_scope).contains(&col.to_string()) };
+        let in_set =
+            |col: &str| -> bool { set_columns(&set, &on_scope).contains(&col.to_string()) };
         for v in viable.iter() {
             if in_set(v) && !next_viable.contains(v) {
                 next_viable.push(v.clone());
@@ -800,14 +806,11 @@ pub fn plan_join(
 
     // Rewrite the projection: stars expanded, column references named as ksqlDB names them.
     let clash = |c: &str| {
-        owners(c).len() > 1 || [schema::ROWTIME, schema::ROWPARTITION, schema::ROWOFFSET].contains(&c)
+        owners(c).len() > 1
+            || [schema::ROWTIME, schema::ROWPARTITION, schema::ROWOFFSET].contains(&c)
     };
     let synthetic_name = || {
-        let used = |n: &str| {
-            inputs
-                .iter()
-                .any(|i| i.source.schema.column(n).is_some())
-        };
+        let used = |n: &str| inputs.iter().any(|i| i.source.schema.column(n).is_some());
         if !used("ROWKEY")
             && !inputs.iter().any(|i| {
                 i.source
@@ -875,7 +878,9 @@ pub fn plan_join(
         if let SelectItem::Expr { expr, .. } = item {
             if let Some((q, c)) = column_ref(expr) {
                 let resolved = resolve(q, c).map_err(|e| match (e, expr) {
-                    (EngineError::Statement(m), SqlExpr::Identifier(id)) if id.span.start.line > 0 => {
+                    (EngineError::Statement(m), SqlExpr::Identifier(id))
+                        if id.span.start.line > 0 =>
+                    {
                         EngineError::Statement(format!(
                             "Line: {}, Col: {}: {m}",
                             id.span.start.line, id.span.start.column
@@ -1028,7 +1033,9 @@ pub fn plan_join(
     // The query's scope over the joined source.
     let mut scope = Scope::default();
     for (q, c, target) in &on_scope.columns {
-        let target = if key_columns.iter().any(|(k, _)| k == target) || output.schema.column(target).is_some() {
+        let target = if key_columns.iter().any(|(k, _)| k == target)
+            || output.schema.column(target).is_some()
+        {
             target.clone()
         } else {
             continue;

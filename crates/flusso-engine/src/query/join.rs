@@ -204,7 +204,9 @@ impl JoinRuntime {
         let left = types(&s.left_schema);
         let right = types(&plan.inputs[step + 1].renamed);
         let mut key_types = vec![match &s.left_key {
-            Some(e) => SqlType::from_arrow(&e.data_type(&s.left_schema)?).unwrap_or(SqlType::String),
+            Some(e) => {
+                SqlType::from_arrow(&e.data_type(&s.left_schema)?).unwrap_or(SqlType::String)
+            }
             None => SqlType::from_arrow(&s.right_key.data_type(&plan.inputs[step + 1].renamed)?)
                 .unwrap_or(SqlType::String),
         }];
@@ -219,7 +221,11 @@ impl JoinRuntime {
                 .collect()
         };
         let mut rows = Vec::new();
-        for r in state.get("rows").and_then(|r| r.as_array()).ok_or_else(bad)? {
+        for r in state
+            .get("rows")
+            .and_then(|r| r.as_array())
+            .ok_or_else(bad)?
+        {
             let r = r.as_array().ok_or_else(bad)?;
             let store = r.first().and_then(|v| v.as_u64()).ok_or_else(bad)? as u8;
             let key = values(r.get(1).ok_or_else(bad)?, &key_types)?;
@@ -272,7 +278,11 @@ impl JoinRuntime {
         let n = renamed.num_rows();
         let rows = to_rows(&renamed)?;
         let ts = int64_column(&renamed, plan.inputs[input].scan_schema.as_ref(), "ROWTIME")?;
-        let offsets = int64_column(&renamed, plan.inputs[input].scan_schema.as_ref(), "ROWOFFSET")?;
+        let offsets = int64_column(
+            &renamed,
+            plan.inputs[input].scan_schema.as_ref(),
+            "ROWOFFSET",
+        )?;
         // The step the input enters, and on which side.
         let (first, side) = if input == 0 {
             (0, Side::Left)
@@ -373,10 +383,7 @@ impl JoinRuntime {
         }
         // Through the later steps, as their left input.
         for s in first + 1..plan.steps.len() {
-            let joined: Vec<Row> = pending
-                .iter()
-                .map(|p| self.concat(s - 1, &p.out))
-                .collect();
+            let joined: Vec<Row> = pending.iter().map(|p| self.concat(s - 1, &p.out)).collect();
             let keys: Vec<Option<Key>> = match &plan.steps[s].left_key {
                 None => pending
                     .iter()
@@ -435,10 +442,7 @@ impl JoinRuntime {
     /// The joined source's batch of the last step's outputs.
     fn assemble(&self, partition: i32, pending: &[Pending]) -> Result<Joined> {
         let plan = &self.plan;
-        let schema = plan
-            .output
-            .schema
-            .scan_schema(plan.output.window.is_some());
+        let schema = plan.output.schema.scan_schema(plan.output.window.is_some());
         let last = plan.steps.len() - 1;
         let rows: Vec<Row> = pending.iter().map(|p| self.concat(last, &p.out)).collect();
         let key_count = plan.output.schema.key().len();
@@ -461,10 +465,13 @@ impl JoinRuntime {
             let bound = |delta: usize| -> Int64Array {
                 rows.iter()
                     .map(|r| {
-                        plan.window_index.iter().flatten().find_map(|&w| match &r[w + delta] {
-                            ScalarValue::Int64(Some(v)) => Some(*v),
-                            _ => None,
-                        })
+                        plan.window_index
+                            .iter()
+                            .flatten()
+                            .find_map(|&w| match &r[w + delta] {
+                                ScalarValue::Int64(Some(v)) => Some(*v),
+                                _ => None,
+                            })
                     })
                     .collect()
             };
@@ -472,11 +479,17 @@ impl JoinRuntime {
             columns.push(Arc::new(bound(1)));
         }
         columns.push(Arc::new(
-            pending.iter().map(|p| Some(p.out.ts)).collect::<Int64Array>(),
+            pending
+                .iter()
+                .map(|p| Some(p.out.ts))
+                .collect::<Int64Array>(),
         ));
         columns.push(Arc::new(Int32Array::from(vec![partition; pending.len()])));
         columns.push(Arc::new(
-            pending.iter().map(|p| Some(p.offset)).collect::<Int64Array>(),
+            pending
+                .iter()
+                .map(|p| Some(p.offset))
+                .collect::<Int64Array>(),
         ));
         let batch = RecordBatch::try_new(schema, columns)?;
         Ok(Joined {
@@ -511,7 +524,8 @@ fn rows_to_batch(schema: &SchemaRef, rows: &[Row]) -> Result<RecordBatch> {
     Ok(RecordBatch::try_new_with_options(
         Arc::clone(schema),
         columns,
-        &datafusion::arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(rows.len())),
+        &datafusion::arrow::record_batch::RecordBatchOptions::new()
+            .with_row_count(Some(rows.len())),
     )?)
 }
 

@@ -167,9 +167,10 @@ impl PersistentQuery {
                 .aggregate
                 .clone()
                 .map(|a| Mutex::new(aggregate::Aggregator::new(a))),
-            joiner: plan_for_fast.join.clone().and_then(|j| {
-                join::JoinRuntime::new(j).ok().map(Mutex::new)
-            }),
+            joiner: plan_for_fast
+                .join
+                .clone()
+                .and_then(|j| join::JoinRuntime::new(j).ok().map(Mutex::new)),
             materialized: (sink_for_fast.source_type == SourceType::Table)
                 .then(|| Arc::new(materialized::Materialized::new())),
             buffered: false,

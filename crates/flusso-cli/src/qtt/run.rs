@@ -91,6 +91,15 @@ async fn run_in(v: &Variant, log: Arc<dyn LogClient>) -> Result<(), String> {
             }
         }
     }
+    // Output topics nothing else creates exist before the queries run, with the harness's
+    // default of 4 partitions: a C*AS then writes to the topic as it is.
+    if let Some(outputs) = case.get("outputs").and_then(|o| o.as_array()) {
+        for o in outputs {
+            if let Some(t) = o.get("topic").and_then(|t| t.as_str()) {
+                topics.entry(t.to_string()).or_insert(4);
+            }
+        }
+    }
     for (t, p) in &topics {
         log.create_topic(t, *p, false)
             .await

@@ -164,8 +164,19 @@ async fn run(
                 continue;
             }
             let rows = project(&plan, &decoded.batch, &decoded.tombstone)?;
-            for row in rows {
+            for (i, row) in rows.into_iter().enumerate() {
                 let tombstone = row.value.is_none();
+                if is_table && plan.filter.is_some() {
+                    // A row failing WHERE deletes only a row shown before.
+                    let k = (row.key.clone(), row.window);
+                    if !tombstone {
+                        shown.insert(k);
+                    } else if !decoded.tombstone.get(i).copied().unwrap_or(true)
+                        && !shown.remove(&k)
+                    {
+                        continue;
+                    }
+                }
                 let value = match row.value {
                     Some(v) => v,
                     // A table's deletion shows as a tombstone row; a stream's null value is

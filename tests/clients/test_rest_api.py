@@ -279,7 +279,6 @@ def test_is_valid_property(flusso):
         assert body is True
 
 
-@pytest.mark.xfail(strict=True, reason="/is_valid_property answers true for unknown property names")
 def test_is_valid_property_unknown_name(flusso):
     # ksqlDB resolves the name and answers 400 generic_error 40000 for one it does not know.
     status, _, body = get_json(flusso, "/is_valid_property/no.such.property")

@@ -104,11 +104,96 @@ pub async fn is_valid_property(Path(property): Path<String>) -> Response {
         ))
         .into_response();
     }
+    if !known_property(&property) {
+        return ApiError::bad_request(format!(
+            "Not recognizable as ksql, streams, consumer, or producer property: '{property}'"
+        ))
+        .into_response();
+    }
     (
         [(header::CONTENT_TYPE, "application/json")],
         "true".to_string(),
     )
         .into_response()
+}
+
+/// Whether ksqlDB resolves a property name: any `ksql.` name, or a Kafka Streams, consumer or
+/// producer setting, bare or under its prefix (`ksql.streams.`, `consumer.`, `producer.`, …).
+fn known_property(name: &str) -> bool {
+    const CLIENT: &[&str] = &[
+        "acks",
+        "application.id",
+        "auto.commit.interval.ms",
+        "auto.offset.reset",
+        "batch.size",
+        "bootstrap.servers",
+        "buffer.memory",
+        "buffered.records.per.partition",
+        "cache.max.bytes.buffering",
+        "client.id",
+        "commit.interval.ms",
+        "compression.type",
+        "connections.max.idle.ms",
+        "default.deserialization.exception.handler",
+        "default.production.exception.handler",
+        "delivery.timeout.ms",
+        "enable.auto.commit",
+        "enable.idempotence",
+        "fetch.max.bytes",
+        "fetch.max.wait.ms",
+        "fetch.min.bytes",
+        "group.id",
+        "group.instance.id",
+        "heartbeat.interval.ms",
+        "isolation.level",
+        "linger.ms",
+        "max.block.ms",
+        "max.in.flight.requests.per.connection",
+        "max.partition.fetch.bytes",
+        "max.poll.interval.ms",
+        "max.poll.records",
+        "max.request.size",
+        "max.task.idle.ms",
+        "metadata.max.age.ms",
+        "num.standby.replicas",
+        "num.stream.threads",
+        "partition.assignment.strategy",
+        "poll.ms",
+        "processing.guarantee",
+        "receive.buffer.bytes",
+        "reconnect.backoff.ms",
+        "replication.factor",
+        "request.timeout.ms",
+        "retries",
+        "retry.backoff.ms",
+        "security.protocol",
+        "send.buffer.bytes",
+        "session.timeout.ms",
+        "state.dir",
+        "statestore.cache.max.bytes",
+        "topology.optimization",
+        "transaction.timeout.ms",
+        "transactional.id",
+    ];
+    const PREFIXES: &[&str] = &[
+        "ksql.streams.consumer.",
+        "ksql.streams.producer.",
+        "ksql.streams.",
+        "consumer.",
+        "producer.",
+        "main.consumer.",
+        "restore.consumer.",
+        "global.consumer.",
+        "admin.",
+    ];
+    let bare = PREFIXES
+        .iter()
+        .find_map(|p| name.strip_prefix(p))
+        .unwrap_or(name);
+    (name.starts_with("ksql.") && !name.starts_with("ksql.streams."))
+        || CLIENT.contains(&bare)
+        || bare.starts_with("ssl.")
+        || bare.starts_with("sasl.")
 }
 
 pub async fn metadata() -> Json<Value> {

@@ -203,14 +203,22 @@ impl JoinRuntime {
         };
         let left = types(&s.left_schema);
         let right = types(&plan.inputs[step + 1].renamed);
-        let mut key_types = vec![match &s.left_key {
-            Some(e) => {
-                SqlType::from_arrow(&e.data_type(&s.left_schema)?).unwrap_or(SqlType::String)
+        let key_type = match &s.left_key {
+            Some(e) => SqlType::from_arrow(&e.data_type(&s.left_schema)?),
+            None => SqlType::from_arrow(&s.right_key.data_type(&plan.inputs[step + 1].renamed)?),
+        }
+        .unwrap_or(SqlType::String);
+        // A key is the join key, then a windowed input's bounds; a record waiting in the outer
+        // buffer (stores 2 and 3) has its serialized key appended.
+        let key_types = |store: u8, len: usize| -> Vec<SqlType> {
+            let mut t = vec![key_type.clone()];
+            let bounds = len.saturating_sub(1 + usize::from(store >= 2));
+            t.extend(std::iter::repeat_n(SqlType::Bigint, bounds));
+            if store >= 2 {
+                t.push(SqlType::Bytes);
             }
-            None => SqlType::from_arrow(&s.right_key.data_type(&plan.inputs[step + 1].renamed)?)
-                .unwrap_or(SqlType::String),
-        }];
-        key_types.extend([SqlType::Bigint, SqlType::Bigint]);
+            t
+        };
         let bad = || EngineError::Internal("changelog: bad join state".into());
         let values = |j: &Json, types: &[SqlType]| -> Result<Vec<ScalarValue>> {
             j.as_array()
@@ -228,7 +236,9 @@ impl JoinRuntime {
         {
             let r = r.as_array().ok_or_else(bad)?;
             let store = r.first().and_then(|v| v.as_u64()).ok_or_else(bad)? as u8;
-            let key = values(r.get(1).ok_or_else(bad)?, &key_types)?;
+            let key_json = r.get(1).ok_or_else(bad)?;
+            let len = key_json.as_array().map_or(0, |a| a.len());
+            let key = values(key_json, &key_types(store, len))?;
             let row = match r.get(2) {
                 Some(Json::Null) | None => None,
                 Some(j) => {

@@ -286,7 +286,6 @@ impl JoinRuntime {
             batch.columns().to_vec(),
         )?;
         let n = renamed.num_rows();
-        let rows = to_rows(&renamed)?;
         let ts = int64_column(&renamed, plan.inputs[input].scan_schema.as_ref(), "ROWTIME")?;
         let offsets = int64_column(
             &renamed,
@@ -325,6 +324,15 @@ impl JoinRuntime {
             }
             Ok(keys)
         };
+        if plan.steps.len() == 1
+            && step.shape == Shape::StreamTable
+            && side == Side::Left
+            && plan.output.window.is_none()
+        {
+            let keys = key_of(side)?;
+            return self.enrich(partition, &renamed, tombstone, keys, &ts);
+        }
+        let rows = to_rows(&renamed)?;
         let mut pending: Vec<Pending> = Vec::new();
         let mut out = Vec::new();
         if step.shape == Shape::ForeignKey && side == Side::Left {
@@ -426,6 +434,81 @@ impl JoinRuntime {
             self.dirty[s] = true;
         }
         self.assemble(partition, &pending)
+    }
+
+    /// A stream batch through a lone stream-table join, column-wise: the stream's columns are
+    /// taken from its batch, only the table's come from stored rows (the common enrichment
+    /// join, without a value per cell of the stream).
+    fn enrich(
+        &mut self,
+        partition: i32,
+        stream: &RecordBatch,
+        tombstone: &[bool],
+        keys: Vec<Option<Key>>,
+        ts: &[Option<i64>],
+    ) -> Result<Joined> {
+        let Operator::StreamTable(join) = &self.operators[0] else {
+            return Err(EngineError::Internal("not a stream-table join".into()));
+        };
+        let mut indices: Vec<u32> = Vec::with_capacity(keys.len());
+        let mut rights: Vec<Option<Row>> = Vec::with_capacity(keys.len());
+        let mut out_keys: Vec<Option<ScalarValue>> = Vec::with_capacity(keys.len());
+        for (i, key) in keys.into_iter().enumerate() {
+            if tombstone[i] {
+                continue;
+            }
+            let right = key.as_ref().and_then(|k| join.get(k)).cloned();
+            if right.is_none() && !join.outer {
+                continue;
+            }
+            indices.push(i as u32);
+            rights.push(right);
+            out_keys.push(key.and_then(|k| k.into_iter().next()));
+        }
+        let plan = &self.plan;
+        let schema = plan.output.schema.scan_schema(false);
+        let take = datafusion::arrow::array::UInt32Array::from(indices);
+        let mut joined: Vec<ArrayRef> = stream
+            .columns()
+            .iter()
+            .map(|c| datafusion::arrow::compute::take(c, &take, None))
+            .collect::<std::result::Result<_, _>>()?;
+        let right_fields = plan.inputs[1].renamed.fields();
+        let right_nulls = &self.nulls[1];
+        for (c, f) in right_fields.iter().enumerate() {
+            joined.push(array_of(
+                rights.iter().map(|r| match r {
+                    Some(r) => r[c].clone(),
+                    None => right_nulls[c].clone(),
+                }),
+                f.data_type(),
+            )?);
+        }
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+        let key_type = schema.field(0).data_type();
+        let null_key = ScalarValue::try_from(key_type)?;
+        columns.push(array_of(
+            out_keys
+                .into_iter()
+                .map(|k| k.unwrap_or_else(|| null_key.clone())),
+            key_type,
+        )?);
+        for &idx in &plan.value_index {
+            columns.push(Arc::clone(&joined[idx]));
+        }
+        let m = take.len();
+        let times: Int64Array = take.values().iter().map(|&i| ts[i as usize]).collect();
+        let scan = plan.inputs[0].scan_schema.as_ref();
+        columns.push(Arc::new(times));
+        columns.push(Arc::new(Int32Array::from(vec![partition; m])));
+        columns.push(Arc::clone(
+            &joined[scan.index_of(crate::schema::ROWOFFSET)?],
+        ));
+        let batch = RecordBatch::try_new(schema, columns)?;
+        Ok(Joined {
+            batch,
+            tombstone: vec![false; m],
+        })
     }
 
     /// The concatenated row of step `s`'s output: its left input's columns, then its right

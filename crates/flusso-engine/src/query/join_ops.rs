@@ -136,6 +136,11 @@ impl StreamTableJoin {
         }
     }
 
+    /// The table's current row for `key`.
+    pub fn get(&self, key: &Key) -> Option<&Row> {
+        self.table.get(key)
+    }
+
     /// The table side's rows, for the changelog.
     pub fn export(&self) -> Vec<(Key, Row)> {
         self.table

@@ -32,6 +32,8 @@ pub enum BenchCommand {
     /// Aggregations: windowed COUNT/SUM throughput, streaming vs batch, state restore, pull
     /// query lookups.
     Agg(crate::bench_agg::AggBenchArgs),
+    /// Joins: stream-table enrichment through the log, windowed stream-stream (Nexmark q8).
+    Join(crate::bench_join::JoinBenchArgs),
 }
 
 /// Options of `flusso bench log`.
@@ -58,6 +60,7 @@ pub fn run(what: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Sql(args) => crate::bench_sql::run(args),
         BenchCommand::Rest(args) => crate::bench_rest::run(args),
         BenchCommand::Agg(args) => crate::bench_agg::run(args),
+        BenchCommand::Join(args) => crate::bench_join::run(args),
     }
 }
 

@@ -4,6 +4,7 @@
 mod bench;
 mod bench_agg;
 mod bench_groups;
+mod bench_join;
 mod bench_rest;
 mod bench_sql;
 mod config;

@@ -6,9 +6,7 @@
 //!    ON c.user_id = u.id` is executed and stops when the query has read everything; the sink
 //!    topic then must hold N records. The users topic has enough partitions that each holds under
 //!    one fetch, so the query loads the whole table before its first click (a query reads its
-//!    table inputs first in every step). The sink topic is made beforehand with a larger
-//!    `max.message.bytes`: the engine appends a step's output as one batch, which for enriched
-//!    256-byte clicks exceeds Kafka's default of 1 MiB.
+//!    table inputs first in every step).
 //! 2. **Windowed stream-stream join, Nexmark q8 shape**: `persons` and `auctions` streams, one
 //!    person per three auctions, event times advancing at `--event-rate`, each auction's seller
 //!    one of the 1,000 most recent persons (as Nexmark's generator draws them), joined
@@ -33,7 +31,7 @@ use std::time::Instant;
 
 use clap::Args;
 use flusso_engine::{EmbeddedLog, Engine, EngineConfig, LogClient, PersistentQuery, Session};
-use flusso_log::{BatchBuilder, Log, LogConfig, Record, TopicConfig};
+use flusso_log::{BatchBuilder, Log, LogConfig, Record};
 
 use crate::bench_sql::cpu_seconds;
 
@@ -65,8 +63,6 @@ pub struct JoinBenchArgs {
 const BASE_TS: i64 = 1_700_000_000_000;
 /// Records per appended batch.
 const PER_BATCH: usize = 256;
-/// `max.message.bytes` of the enrichment's sink topic.
-const SINK_MAX_MESSAGE_BYTES: usize = 16 << 20;
 /// Most bytes of JSON per partition of the users topic, well under a query's fetch (1 MiB).
 const USERS_BYTES_PER_PARTITION: usize = 512 << 10;
 
@@ -261,19 +257,6 @@ async fn enrichment(
         users_bytes / args.users.max(1),
         args.records,
         clicks_bytes / args.records.max(1)
-    );
-    // The engine appends what one step of the query produces as one batch; a step reads up to
-    // 1 MiB of clicks, and enriched clicks are larger than clicks, so that batch exceeds Kafka's
-    // default max.message.bytes (1 MiB) and the append fails. The sink topic is made beforehand
-    // (the engine uses an existing topic) with room for it.
-    let mut sink_config = TopicConfig::default();
-    sink_config.overrides.insert(
-        "max.message.bytes".into(),
-        SINK_MAX_MESSAGE_BYTES.to_string(),
-    );
-    log.create_topic("ENRICHED", 1, sink_config)?;
-    println!(
-        "  (sink topic ENRICHED made beforehand with max.message.bytes={SINK_MAX_MESSAGE_BYTES}: one step's output exceeds the default)"
     );
     engine.execute(CREATE_USERS, session).await?;
     engine.execute(CREATE_CLICKS, session).await?;

@@ -57,6 +57,9 @@ pub trait LogClient: Send + Sync + 'static {
     async fn wait_for_data(&self, positions: &[(String, i32, i64)], timeout: Duration);
 }
 
+/// Bytes of records per batch [`EmbeddedLog::produce`] appends.
+const PRODUCE_BATCH_BYTES: usize = 512 * 1024;
+
 /// The embedded log, called in-process.
 #[derive(Clone)]
 pub struct EmbeddedLog {
@@ -116,25 +119,44 @@ impl LogClient for EmbeddedLog {
     }
 
     async fn produce(&self, topic: &str, partition: i32, records: &[OutRecord]) -> Result<()> {
-        if records.is_empty() {
-            return Ok(());
-        }
-        let mut builder = BatchBuilder::new();
-        for r in records {
-            builder.push(&Record {
-                key: r.key.as_deref(),
-                value: r.value.as_deref(),
-                headers: r
-                    .headers
+        // Records go in batches of at most about PRODUCE_BATCH_BYTES, so that a query's step
+        // never writes a batch over the topic's max.message.bytes (1 MiB by default).
+        let size = |r: &OutRecord| {
+            24 + r.key.as_ref().map_or(0, |k| k.len())
+                + r.value.as_ref().map_or(0, |v| v.len())
+                + r.headers
                     .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_deref()))
-                    .collect(),
-                timestamp: r.timestamp,
-            });
+                    .map(|(k, v)| 8 + k.len() + v.as_ref().map_or(0, |v| v.len()))
+                    .sum::<usize>()
+        };
+        let mut start = 0;
+        while start < records.len() {
+            let mut end = start;
+            let mut bytes = 0;
+            while end < records.len()
+                && (end == start || bytes + size(&records[end]) <= PRODUCE_BATCH_BYTES)
+            {
+                bytes += size(&records[end]);
+                end += 1;
+            }
+            let mut builder = BatchBuilder::new();
+            for r in &records[start..end] {
+                builder.push(&Record {
+                    key: r.key.as_deref(),
+                    value: r.value.as_deref(),
+                    headers: r
+                        .headers
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), v.as_deref()))
+                        .collect(),
+                    timestamp: r.timestamp,
+                });
+            }
+            self.log
+                .append(topic, partition, &builder.finish())
+                .map_err(log_err)?;
+            start = end;
         }
-        self.log
-            .append(topic, partition, &builder.finish())
-            .map_err(log_err)?;
         Ok(())
     }
 

@@ -124,12 +124,13 @@ impl PersistentQuery {
                 });
             }
         }
+        let current = self.positions.lock().clone();
         if records.is_empty() {
+            // Nothing changed since the last write: the state reflects the current positions.
+            *self.checkpointed.lock() = Some(current);
             return Ok(());
         }
-        let positions: serde_json::Map<String, Json> = self
-            .positions
-            .lock()
+        let positions: serde_json::Map<String, Json> = current
             .iter()
             .map(|(p, o)| (p.to_string(), Json::from(*o)))
             .collect();
@@ -139,7 +140,9 @@ impl PersistentQuery {
             timestamp: 0,
             headers: Vec::new(),
         });
-        self.produce_chunked(records).await
+        self.produce_chunked(records).await?;
+        *self.checkpointed.lock() = Some(current);
+        Ok(())
     }
 
     /// Appends records to the changelog in batches under the topic's max.message.bytes; the

@@ -260,6 +260,14 @@ impl JoinRuntime {
         Ok(())
     }
 
+    /// Whether a step keeps window stores (a stream-stream join), whose state the changelog
+    /// holds.
+    pub fn has_window_stores(&self) -> bool {
+        self.operators
+            .iter()
+            .any(|o| matches!(o, Operator::StreamStream(_)))
+    }
+
     /// The inputs that are tables (read again from their start on a restart).
     pub fn table_inputs(&self) -> Vec<usize> {
         self.plan

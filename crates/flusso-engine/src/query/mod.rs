@@ -45,6 +45,10 @@ const FETCH_BYTES: usize = 1 << 20;
 /// How often a stateful query writes its changed state to its changelog while input flows.
 const CHANGELOG_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
 
+/// How often a stream-stream join writes its window stores (whole) to its changelog, caught up
+/// or not (a clean stop writes them too; after a crash at most this much input is read again).
+const JOIN_CHANGELOG_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Counters of one query.
 #[derive(Debug, Default)]
 pub struct QueryStats {
@@ -101,6 +105,8 @@ pub struct PersistentQuery {
     pub buffered: bool,
     /// When the changelog was last written.
     changelog_written: Mutex<std::time::Instant>,
+    /// A stateful query's positions as of its state in the changelog: what it may commit.
+    checkpointed: Mutex<Option<BTreeMap<i32, i64>>>,
 }
 
 impl PersistentQuery {
@@ -175,6 +181,7 @@ impl PersistentQuery {
                 .then(|| Arc::new(materialized::Materialized::new())),
             buffered: false,
             changelog_written: Mutex::new(std::time::Instant::now()),
+            checkpointed: Mutex::new(None),
         }
     }
 
@@ -207,7 +214,23 @@ impl PersistentQuery {
 
     /// Commits the current positions.
     pub async fn commit(&self) -> Result<()> {
-        let positions = self.positions();
+        if self.aggregator.is_none() && self.joiner.is_none() {
+            let positions = self.positions();
+            return self.log.commit(&self.group(), &positions).await;
+        }
+        // A stateful query commits no further than its state in the changelog reflects:
+        // otherwise a crash before the next changelog write would skip records whose effect on
+        // the state was lost.
+        let Some(checkpointed) = self.checkpointed.lock().clone() else {
+            return Ok(());
+        };
+        let positions: Vec<(String, i32, i64)> = checkpointed
+            .iter()
+            .map(|(s, o)| {
+                let (topic, p) = self.plan.slot_topic(*s);
+                (topic.to_string(), p, *o)
+            })
+            .collect();
         self.log.commit(&self.group(), &positions).await
     }
 
@@ -260,7 +283,16 @@ impl PersistentQuery {
         }
         // State goes to the changelog at most every CHANGELOG_INTERVAL while input flows, and
         // whenever the query has caught up (changes to one group in between are written once).
-        if total == 0 || self.changelog_written.lock().elapsed() >= CHANGELOG_INTERVAL {
+        let windowed_join = self
+            .joiner
+            .as_ref()
+            .is_some_and(|j| j.lock().has_window_stores());
+        let due = if windowed_join {
+            self.changelog_written.lock().elapsed() >= JOIN_CHANGELOG_INTERVAL
+        } else {
+            total == 0 || self.changelog_written.lock().elapsed() >= CHANGELOG_INTERVAL
+        };
+        if due {
             self.write_changelog().await?;
             *self.changelog_written.lock() = std::time::Instant::now();
         }

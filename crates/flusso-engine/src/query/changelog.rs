@@ -33,6 +33,9 @@ use crate::value::{from_json, to_json};
 /// Bytes of changelog records per produce call.
 const CHUNK_BYTES: usize = 512 * 1024;
 
+/// Stored records of a join step per changelog record.
+const JOIN_PART_ROWS: usize = 1000;
+
 /// Restore progress, reported in the log every this many records.
 const PROGRESS_EVERY: u64 = 250_000;
 
@@ -88,10 +91,41 @@ impl PersistentQuery {
     pub(super) async fn write_changelog(&self) -> Result<()> {
         let mut records = Vec::new();
         if let Some(joiner) = &self.joiner {
+            // A step's state goes in parts of JOIN_PART_ROWS stored records (`{"j": step, "p":
+            // part}`), then the number of parts (`{"j": step}`); parts beyond it are deleted.
+            let mut parts_written = self.join_parts.lock();
             for (step, state) in joiner.lock().snapshot() {
+                let rows = state
+                    .get("rows")
+                    .and_then(|r| r.as_array())
+                    .cloned()
+                    .unwrap_or_default();
+                let chunks: Vec<&[Json]> = if rows.is_empty() {
+                    vec![&[]]
+                } else {
+                    rows.chunks(JOIN_PART_ROWS).collect()
+                };
+                for (i, chunk) in chunks.iter().enumerate() {
+                    records.push(OutRecord {
+                        key: Some(json!({ "j": step, "p": i }).to_string().into_bytes()),
+                        value: Some(json!({ "rows": chunk }).to_string().into_bytes()),
+                        timestamp: 0,
+                        headers: Vec::new(),
+                    });
+                }
+                let before = parts_written.insert(step, chunks.len()).unwrap_or(0);
+                for i in chunks.len()..before {
+                    records.push(OutRecord {
+                        key: Some(json!({ "j": step, "p": i }).to_string().into_bytes()),
+                        value: None,
+                        timestamp: 0,
+                        headers: Vec::new(),
+                    });
+                }
+                let head = json!({ "parts": chunks.len(), "times": state.get("times") });
                 records.push(OutRecord {
                     key: Some(json!({ "j": step }).to_string().into_bytes()),
-                    value: Some(state.to_string().into_bytes()),
+                    value: Some(head.to_string().into_bytes()),
                     timestamp: 0,
                     headers: Vec::new(),
                 });
@@ -298,6 +332,9 @@ impl PersistentQuery {
         }
         let mut agg = self.aggregator.as_ref().map(|a| a.lock());
         let mut joiner = self.joiner.as_ref().map(|j| j.lock());
+        // Join steps: their head records, and their parts by (step, part).
+        let mut join_heads: Vec<(u64, Json)> = Vec::new();
+        let mut join_parts: std::collections::HashMap<(u64, u64), Json> = Default::default();
         let mut groups = 0u64;
         for (k, v) in latest {
             let key: Json = serde_json::from_slice(&k)
@@ -318,9 +355,14 @@ impl PersistentQuery {
                         }
                     }
                 }
-            } else if let (Some(j), Some(joiner)) = (key.get("j"), joiner.as_mut()) {
-                if let (Some(step), Some(state)) = (j.as_u64(), &value) {
-                    joiner.restore(step as usize, state)?;
+            } else if let (Some(j), Some(_)) = (key.get("j"), joiner.as_ref()) {
+                if let (Some(step), Some(v)) = (j.as_u64(), value) {
+                    match key.get("p").and_then(|p| p.as_u64()) {
+                        Some(part) => {
+                            join_parts.insert((step, part), v);
+                        }
+                        None => join_heads.push((step, v)),
+                    }
                 }
             } else if let (Some(g), Some(agg)) = (key.get("g"), agg.as_mut()) {
                 let group = values_from(Some(g), &group_types)?;
@@ -355,6 +397,24 @@ impl PersistentQuery {
                     None => None,
                 };
                 agg.restore_contribution(source_key, contribution);
+            }
+        }
+        if let Some(joiner) = joiner.as_mut() {
+            let mut written = self.join_parts.lock();
+            for (step, head) in join_heads {
+                let parts = head.get("parts").and_then(|p| p.as_u64()).unwrap_or(0);
+                let mut rows: Vec<Json> = Vec::new();
+                for part in 0..parts {
+                    if let Some(r) = join_parts
+                        .remove(&(step, part))
+                        .and_then(|p| p.get("rows").and_then(|r| r.as_array()).cloned())
+                    {
+                        rows.extend(r);
+                    }
+                }
+                let times = head.get("times").cloned().unwrap_or(Json::Null);
+                joiner.restore(step as usize, &json!({ "rows": rows, "times": times }))?;
+                written.insert(step as usize, parts as usize);
             }
         }
         // What was restored is not a change to write again.

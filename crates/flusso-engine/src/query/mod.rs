@@ -107,6 +107,8 @@ pub struct PersistentQuery {
     changelog_written: Mutex<std::time::Instant>,
     /// A stateful query's positions as of its state in the changelog: what it may commit.
     checkpointed: Mutex<Option<BTreeMap<i32, i64>>>,
+    /// Per join step: how many parts of its state the changelog holds.
+    join_parts: Mutex<std::collections::HashMap<usize, usize>>,
 }
 
 impl PersistentQuery {
@@ -182,6 +184,7 @@ impl PersistentQuery {
             buffered: false,
             changelog_written: Mutex::new(std::time::Instant::now()),
             checkpointed: Mutex::new(None),
+            join_parts: Mutex::new(Default::default()),
         }
     }
 

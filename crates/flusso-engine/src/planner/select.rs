@@ -84,6 +84,18 @@ impl SelectPlan {
         }
     }
 
+    /// The source (and its scan schema) whose records a position-map entry holds: the source,
+    /// or a join's input.
+    pub fn slot_source(&self, slot: i32) -> (&Arc<Source>, &SchemaRef) {
+        match &self.join {
+            Some(j) => match j.inputs.get(crate::query::join::unslot(slot).0) {
+                Some(i) => (&i.source, &i.scan_schema),
+                None => (&self.source, &self.scan_schema),
+            },
+            None => (&self.source, &self.scan_schema),
+        }
+    }
+
     /// The sources read: the source, or a join's inputs.
     pub fn inputs(&self) -> Vec<Arc<Source>> {
         match &self.join {

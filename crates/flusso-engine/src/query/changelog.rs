@@ -94,21 +94,17 @@ impl PersistentQuery {
             // A step's state goes in parts of JOIN_PART_ROWS stored records (`{"j": step, "p":
             // part}`), then the number of parts (`{"j": step}`); parts beyond it are deleted.
             let mut parts_written = self.join_parts.lock();
-            for (step, state) in joiner.lock().snapshot() {
-                let rows = state
-                    .get("rows")
-                    .and_then(|r| r.as_array())
-                    .cloned()
-                    .unwrap_or_default();
-                let chunks: Vec<&[Json]> = if rows.is_empty() {
+            for snapshot in joiner.lock().snapshot() {
+                let step = snapshot.step;
+                let chunks: Vec<&[String]> = if snapshot.rows.is_empty() {
                     vec![&[]]
                 } else {
-                    rows.chunks(JOIN_PART_ROWS).collect()
+                    snapshot.rows.chunks(JOIN_PART_ROWS).collect()
                 };
                 for (i, chunk) in chunks.iter().enumerate() {
                     records.push(OutRecord {
                         key: Some(json!({ "j": step, "p": i }).to_string().into_bytes()),
-                        value: Some(json!({ "rows": chunk }).to_string().into_bytes()),
+                        value: Some(format!("{{\"rows\":[{}]}}", chunk.join(",")).into_bytes()),
                         timestamp: 0,
                         headers: Vec::new(),
                     });
@@ -122,7 +118,7 @@ impl PersistentQuery {
                         headers: Vec::new(),
                     });
                 }
-                let head = json!({ "parts": chunks.len(), "times": state.get("times") });
+                let head = json!({ "parts": chunks.len(), "times": snapshot.times });
                 records.push(OutRecord {
                     key: Some(json!({ "j": step }).to_string().into_bytes()),
                     value: Some(head.to_string().into_bytes()),

@@ -87,6 +87,17 @@ impl Operator {
     }
 }
 
+/// A stream-stream step's state for the changelog: its stored records as JSON texts
+/// (`[store, [key], [row] or null, ts, seq]`) and its times.
+pub struct JoinSnapshot {
+    /// The step.
+    pub step: usize,
+    /// The stored records.
+    pub rows: Vec<String>,
+    /// The operator's times.
+    pub times: Vec<i64>,
+}
+
 /// The state of a running join: one operator per step.
 #[derive(Debug)]
 pub struct JoinRuntime {
@@ -96,6 +107,8 @@ pub struct JoinRuntime {
     nulls: Vec<Row>,
     /// Per step: the width of its left input.
     left_widths: Vec<usize>,
+    /// Per step: a left input padded with typed nulls.
+    padded_left: Vec<Row>,
     /// Per step: state changed since the last snapshot.
     dirty: Vec<bool>,
 }
@@ -149,18 +162,28 @@ impl JoinRuntime {
             .map(|s| s.left_schema.fields().len())
             .collect();
         let dirty = vec![false; plan.steps.len()];
+        let padded_left = (0..plan.steps.len())
+            .map(|s| {
+                nulls[..=s]
+                    .iter()
+                    .flat_map(|n| n.iter().cloned())
+                    .collect::<Vec<_>>()
+                    .into()
+            })
+            .collect();
         Ok(JoinRuntime {
             plan,
             operators,
             nulls,
             left_widths,
+            padded_left,
             dirty,
         })
     }
 
     /// The state of the stream-stream steps changed since the last call, as JSON, for the
     /// changelog. (Table inputs are not saved: a restart reads them again from their start.)
-    pub fn snapshot(&mut self) -> Vec<(usize, Json)> {
+    pub fn snapshot(&mut self) -> Vec<JoinSnapshot> {
         let mut out = Vec::new();
         for (s, o) in self.operators.iter().enumerate() {
             if !std::mem::take(&mut self.dirty[s]) {
@@ -168,7 +191,8 @@ impl JoinRuntime {
             }
             if let Operator::StreamStream(j) = o {
                 let state = j.export();
-                let rows: Vec<Json> = state
+                // Each stored record as its own JSON text: no tree of the whole state.
+                let rows: Vec<String> = state
                     .rows
                     .iter()
                     .map(|(store, key, row, ts, seq)| {
@@ -180,9 +204,14 @@ impl JoinRuntime {
                             ts,
                             seq
                         ])
+                        .to_string()
                     })
                     .collect();
-                out.push((s, json!({"rows": rows, "times": state.times})));
+                out.push(JoinSnapshot {
+                    step: s,
+                    rows,
+                    times: state.times,
+                });
             }
         }
         out
@@ -527,11 +556,7 @@ impl JoinRuntime {
         let mut cells: Vec<ScalarValue> = Vec::with_capacity(left_width + right_nulls.len());
         match &out.left {
             Some(l) => cells.extend(l.iter().cloned()),
-            None => {
-                for n in &self.nulls[..=s] {
-                    cells.extend(n.iter().cloned());
-                }
-            }
+            None => cells.extend(self.padded_left[s].iter().cloned()),
         }
         match &out.right {
             Some(r) => cells.extend(r.iter().cloned()),
@@ -545,7 +570,22 @@ impl JoinRuntime {
         let plan = &self.plan;
         let schema = plan.output.schema.scan_schema(plan.output.window.is_some());
         let last = plan.steps.len() - 1;
-        let rows: Vec<Row> = pending.iter().map(|p| self.concat(last, &p.out)).collect();
+        // A cell of an output's concatenated row, read from its sides without building it.
+        let left_width = self.left_widths[last];
+        let (padded_left, right_nulls) = (&self.padded_left[last], &self.nulls[last + 1]);
+        let cell = |p: &Pending, idx: usize| -> ScalarValue {
+            if idx < left_width {
+                match &p.out.left {
+                    Some(l) => l[idx].clone(),
+                    None => padded_left[idx].clone(),
+                }
+            } else {
+                match &p.out.right {
+                    Some(r) => r[idx - left_width].clone(),
+                    None => right_nulls[idx - left_width].clone(),
+                }
+            }
+        };
         let key_count = plan.output.schema.key().len();
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
         for k in 0..key_count {
@@ -560,17 +600,18 @@ impl JoinRuntime {
         }
         for (j, &idx) in plan.value_index.iter().enumerate() {
             let dt = schema.field(key_count + j).data_type();
-            columns.push(array_of(rows.iter().map(|r| r[idx].clone()), dt)?);
+            columns.push(array_of(pending.iter().map(|p| cell(p, idx)), dt)?);
         }
         if plan.output.window.is_some() {
             let bound = |delta: usize| -> Int64Array {
-                rows.iter()
-                    .map(|r| {
+                pending
+                    .iter()
+                    .map(|p| {
                         plan.window_index
                             .iter()
                             .flatten()
-                            .find_map(|&w| match &r[w + delta] {
-                                ScalarValue::Int64(Some(v)) => Some(*v),
+                            .find_map(|&w| match cell(p, w + delta) {
+                                ScalarValue::Int64(Some(v)) => Some(v),
                                 _ => None,
                             })
                     })

@@ -317,13 +317,7 @@ impl PersistentQuery {
     async fn decode(&self, slot: i32, records: &[InRecord]) -> Result<scan::Decoded> {
         let plan = &self.plan;
         let (topic, partition) = plan.slot_topic(slot);
-        let (source, scan_schema) = match &plan.join {
-            Some(j) => {
-                let input = &j.inputs[join::unslot(slot).0];
-                (&input.source, &input.scan_schema)
-            }
-            None => (&plan.source, &plan.scan_schema),
-        };
+        let (source, scan_schema) = plan.slot_source(slot);
         let decoded = scan::decode(source, scan_schema, partition, records)
             .map_err(EngineError::Execution)?;
         for e in &decoded.errors {

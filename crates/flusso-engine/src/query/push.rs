@@ -113,13 +113,7 @@ async fn run(
             };
             read += records.len();
             positions.insert(slot, last + 1);
-            let (source, scan_schema) = match &plan.join {
-                Some(j) => {
-                    let input = &j.inputs[super::join::unslot(slot).0];
-                    (&input.source, &input.scan_schema)
-                }
-                None => (&plan.source, &plan.scan_schema),
-            };
+            let (source, scan_schema) = plan.slot_source(slot);
             let mut decoded = scan::decode(source, scan_schema, partition, &records)
                 .map_err(EngineError::Execution)?;
             for e in &decoded.errors {

@@ -39,8 +39,6 @@ pub struct JoinInput {
     pub scan_schema: SchemaRef,
     /// The same columns renamed `ALIAS_col`.
     pub renamed: SchemaRef,
-    /// The columns' ksqlDB types, in scan order.
-    pub types: Vec<SqlType>,
 }
 
 /// How a join step's two inputs meet.
@@ -99,16 +97,6 @@ pub struct JoinPlan {
     pub window_index: Vec<Option<usize>>,
     /// The scope of the query's expressions: `A.col`, and unambiguous `col`.
     pub scope: Scope,
-}
-
-impl JoinPlan {
-    /// Width of each input's rows.
-    pub fn widths(&self) -> Vec<usize> {
-        self.inputs
-            .iter()
-            .map(|i| i.renamed.fields().len())
-            .collect()
-    }
 }
 
 fn kind_of(t: JoinType) -> Kind {
@@ -273,7 +261,6 @@ pub fn plan_join(
                 source.name
             )));
         }
-        let cols = input_columns(&source);
         let scan_schema = source.schema.scan_schema(source.window.is_some());
         let renamed_schema = Arc::new(Schema::new(
             scan_schema
@@ -287,7 +274,6 @@ pub fn plan_join(
             alias,
             scan_schema,
             renamed: renamed_schema,
-            types: cols.iter().map(|(_, t, _)| t.clone()).collect(),
         });
     }
     let qualifier_of = |q: &str| -> Option<usize> {
@@ -934,13 +920,13 @@ pub fn plan_join(
                 })
                 .collect();
             if !missing.is_empty() {
-                let (what, cols) = if missing.len() == 1 {
-                    ("column", "column")
+                let what = if missing.len() == 1 {
+                    "column"
                 } else {
-                    ("columns", "columns")
+                    "columns"
                 };
                 return Err(EngineError::statement(format!(
-                    "Primary key {what} missing in projection. For foreign-key table-table joins, the projection must include all primary key columns from the left input table (`{}`). Missing {cols}: {}.",
+                    "Primary key {what} missing in projection. For foreign-key table-table joins, the projection must include all primary key columns from the left input table (`{}`). Missing {what}: {}.",
                     inputs[0].alias,
                     missing
                         .iter()
@@ -1146,6 +1132,10 @@ pub fn plan_joined(
         persistent,
         Some(&join.scope),
     )?;
-    plan.join = Some(Arc::new(join));
+    let join = Arc::new(join);
+    // The operators can be built (typed nulls for every input column): checked here, so that a
+    // query never starts without its join state.
+    crate::query::join::JoinRuntime::new(Arc::clone(&join))?;
+    plan.join = Some(join);
     Ok(plan)
 }

@@ -55,22 +55,6 @@ impl Operator {
         }
     }
 
-    fn export(&self) -> JoinState {
-        match self {
-            Operator::StreamTable(j) => JoinState {
-                rows: j
-                    .export()
-                    .into_iter()
-                    .map(|(k, r)| (0, k, Some(r), 0, 0))
-                    .collect(),
-                times: Vec::new(),
-            },
-            Operator::StreamStream(j) => j.export(),
-            Operator::TableTable(j) => j.export(),
-            Operator::ForeignKey(j) => j.export(),
-        }
-    }
-
     fn import(&mut self, state: JoinState) {
         match self {
             Operator::StreamTable(j) => j.import(
@@ -318,6 +302,9 @@ impl JoinRuntime {
         tombstone: &[bool],
     ) -> Result<Joined> {
         let plan = Arc::clone(&self.plan);
+        if input >= plan.inputs.len() {
+            return Err(EngineError::Internal(format!("no join input {input}")));
+        }
         let renamed = RecordBatch::try_new(
             Arc::clone(&plan.inputs[input].renamed),
             batch.columns().to_vec(),

@@ -263,25 +263,12 @@ impl PersistentQuery {
             partitions = Vec::new();
         }
         for (slot, offset) in partitions {
-            let (topic, partition) = self.plan.slot_topic(slot);
-            let records = self
-                .log
-                .fetch(topic, partition, offset, FETCH_BYTES)
-                .await?;
-            let Some(last) = records.last().map(|r| r.offset) else {
+            let Some((last, records)) = self.fetch_slot(slot, offset).await? else {
                 continue;
             };
             total += records.len();
-            self.stats
-                .records_in
-                .fetch_add(records.len() as u64, Ordering::Relaxed);
             let out = self.process(slot, &records).await?;
-            for (p, recs) in out {
-                self.stats
-                    .records_out
-                    .fetch_add(recs.len() as u64, Ordering::Relaxed);
-                self.log.produce(&self.sink.topic, p, &recs).await?;
-            }
+            self.produce_out(out).await?;
             self.positions.lock().insert(slot, last + 1);
         }
         // State goes to the changelog at most every CHANGELOG_INTERVAL while input flows, and
@@ -329,6 +316,34 @@ impl PersistentQuery {
         Ok(decoded)
     }
 
+    /// Reads once from a position-map entry: the last offset read and the records, `None`
+    /// when there is nothing new.
+    async fn fetch_slot(&self, slot: i32, offset: i64) -> Result<Option<(i64, Vec<InRecord>)>> {
+        let (topic, partition) = self.plan.slot_topic(slot);
+        let records = self
+            .log
+            .fetch(topic, partition, offset, FETCH_BYTES)
+            .await?;
+        let Some(last) = records.last().map(|r| r.offset) else {
+            return Ok(None);
+        };
+        self.stats
+            .records_in
+            .fetch_add(records.len() as u64, Ordering::Relaxed);
+        Ok(Some((last, records)))
+    }
+
+    /// Appends sink records, by partition, and counts them.
+    async fn produce_out(&self, out: BTreeMap<i32, Vec<OutRecord>>) -> Result<()> {
+        for (p, recs) in out {
+            self.stats
+                .records_out
+                .fetch_add(recs.len() as u64, Ordering::Relaxed);
+            self.log.produce(&self.sink.topic, p, &recs).await?;
+        }
+        Ok(())
+    }
+
     /// Reads what is available once from every input partition of a join and processes the
     /// records in timestamp order across them (the record with the smallest timestamp first,
     /// as Kafka Streams picks among its partitions); returns how many records were read.
@@ -336,18 +351,10 @@ impl PersistentQuery {
         let mut total = 0;
         let mut inputs: Vec<(i32, i64, scan::Decoded, Vec<i64>)> = Vec::new();
         for (slot, offset) in partitions {
-            let (topic, partition) = self.plan.slot_topic(slot);
-            let records = self
-                .log
-                .fetch(topic, partition, offset, FETCH_BYTES)
-                .await?;
-            let Some(last) = records.last().map(|r| r.offset) else {
+            let Some((last, records)) = self.fetch_slot(slot, offset).await? else {
                 continue;
             };
             total += records.len();
-            self.stats
-                .records_in
-                .fetch_add(records.len() as u64, Ordering::Relaxed);
             let decoded = self.decode(slot, &records).await?;
             let times: Vec<i64> = decoded
                 .batch
@@ -388,12 +395,7 @@ impl PersistentQuery {
                 errors: Vec::new(),
             };
             let out = self.process_decoded(*slot, &[], run).await?;
-            for (p, recs) in out {
-                self.stats
-                    .records_out
-                    .fetch_add(recs.len() as u64, Ordering::Relaxed);
-                self.log.produce(&self.sink.topic, p, &recs).await?;
-            }
+            self.produce_out(out).await?;
         }
         for (slot, last, _, _) in &inputs {
             self.positions.lock().insert(*slot, last + 1);
@@ -427,7 +429,6 @@ impl PersistentQuery {
         // Records keep their headers through the query, as Kafka Streams forwards them.
         let headers: HeaderMap = records
             .iter()
-            .filter(|_| self.joiner.is_none())
             .filter(|r| !r.headers.is_empty())
             .map(|r| {
                 (

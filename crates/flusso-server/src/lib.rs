@@ -5,11 +5,14 @@
 //!   PRINT, streamed as they run (`query.rs`);
 //! - `POST /inserts-stream`: streamed inserts with acks (`inserts.rs`);
 //! - `GET /info`, `/healthcheck`, `/status`, `/is_valid_property/:p`, `/v1/metadata`, `/chc/*`,
-//!   `/metrics` (Prometheus), `POST /ksql/terminate` (`info.rs`).
+//!   `/metrics` (Prometheus), `POST /ksql/terminate` (`info.rs`);
+//! - `GET /` and `GET /web/*`: the dashboard, embedded (`web.rs`); `/api/dashboards/*`: saved
+//!   dashboards (`dashboards.rs`); `/api/topics/*`: the topic viewer (`topics.rs`).
 //!
 //! Every error is ksqlDB's shape (`@type`, `error_code`, `message`[, `statementText`,
 //! `entities`]) with its status; user mistakes are 4xx, never 500.
 
+mod dashboards;
 mod error;
 mod info;
 mod inserts;
@@ -18,6 +21,8 @@ mod metrics;
 mod query;
 mod request;
 mod rows;
+mod topics;
+mod web;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -54,6 +59,8 @@ struct Inner {
     /// PRINTs started (for their ids).
     print_seq: AtomicU64,
     metrics: metrics::Metrics,
+    /// Saved dashboards (`_flusso_dashboards`).
+    dashboards: dashboards::Store,
     started: Instant,
     /// Set while the server shuts down.
     shutdown: CancellationToken,
@@ -70,6 +77,7 @@ impl AppState {
                 command_seq: AtomicU64::new(0),
                 print_seq: AtomicU64::new(0),
                 metrics: metrics::Metrics::default(),
+                dashboards: dashboards::Store::default(),
                 started: Instant::now(),
                 shutdown,
             }),
@@ -84,7 +92,17 @@ impl AppState {
 /// The router of the HTTP API.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/", get(info::root))
+        .route("/", get(web::index))
+        .route("/web/{*path}", get(web::file))
+        .route("/api/dashboards", get(dashboards::list))
+        .route(
+            "/api/dashboards/{id}",
+            get(dashboards::get_one)
+                .put(dashboards::put)
+                .delete(dashboards::delete),
+        )
+        .route("/api/topics", get(topics::list))
+        .route("/api/topics/{name}/records", get(topics::records))
         .route("/info", get(info::info))
         .route("/healthcheck", get(info::healthcheck))
         .route("/chc/ready", get(info::chc))
@@ -126,6 +144,11 @@ pub async fn serve(
     let addr: Option<SocketAddr> = listener.local_addr().ok();
     tracing::debug!(?addr, "http api serving");
     let state = AppState::new(engine, shutdown.clone());
+    let preload = state.clone();
+    tokio::spawn(async move {
+        let log = preload.engine().log().clone();
+        preload.inner.dashboards.preload(log.as_ref()).await;
+    });
     // Rows of a push query are small writes: without TCP_NODELAY, Nagle's algorithm holds them
     // until the client acknowledges the previous ones (tens of milliseconds under load).
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {

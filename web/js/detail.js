@@ -48,7 +48,7 @@ export class Detail {
     const queries = [...(s.writeQueries || []).map((q) => ({ ...q, role: 'writes' })), ...(s.readQueries || []).map((q) => ({ ...q, role: 'reads' }))];
     this.root.innerHTML = `<div class="page">
       <div class="page-head">
-        <span class="kind-badge ${isTable ? 'table' : 'stream'}">${isTable ? 'TABLE' : 'STREAM'}</span>
+        <span class="kind-badge ${isTable ? 'kb-table' : 'kb-stream'}">${isTable ? 'TABLE' : 'STREAM'}</span>
         <h1>${escapeHtml(s.name)}</h1>
         ${s.windowType ? `<span class="tag">${escapeHtml(s.windowType)} window</span>` : ''}
         <div class="grow"></div>
@@ -104,7 +104,7 @@ export class Detail {
     const state = q ? q.state : 'TERMINATED';
     this.root.innerHTML = `<div class="page">
       <div class="page-head">
-        <span class="kind-badge query">QUERY</span>
+        <span class="kind-badge kb-query">QUERY</span>
         <h1>${escapeHtml(id)}</h1>
         <span class="tag ${state === 'RUNNING' ? 'ok' : 'warn'}">${escapeHtml(state)}</span>
         <div class="grow"></div>

@@ -57,7 +57,7 @@ export class Topics {
     const name = this.topic;
     this.root.innerHTML = `<div class="page topic-viewer">
       <div class="page-head">
-        <span class="kind-badge topic">${processing ? 'LOG' : 'TOPIC'}</span>
+        <span class="kind-badge kb-topic">${processing ? 'LOG' : 'TOPIC'}</span>
         <h1>${processing ? 'Processing log' : escapeHtml(name)}</h1>
         ${processing ? `<span class="muted">topic ${escapeHtml(name)}: records queries could not process</span>` : ''}
         <div class="grow"></div>

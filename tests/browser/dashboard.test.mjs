@@ -183,7 +183,7 @@ INSERT INTO pageviews (user_id, page, duration_ms) VALUES ('bob', 'pricing', 340
     await page.waitForFunction(() => [...document.querySelectorAll('#view-sql .grid-rows .cell')].some((c) => c.textContent === 'blog'));
     await page.click('#view-sql [data-tab=chart]');
     await page.waitForTimeout(600);
-    await page.screenshot({ path: path.join(SHOTS, 'sql.png') });
+    await page.screenshot({ path: path.join(SHOTS, 'dashboard-sql.png') });
     await page.keyboard.press('Escape');
     await page.locator('#view-sql .status[data-state="stopped"]').waitFor();
   });
@@ -243,6 +243,7 @@ INSERT INTO pageviews (user_id, page, duration_ms) VALUES ('bob', 'pricing', 340
     assert.equal(saved.title, 'Site traffic');
     assert.equal(saved.panels.length, 4);
     await page.waitForTimeout(1500);
+    await page.evaluate(() => document.getElementById('toasts').replaceChildren());
     await page.screenshot({ path: path.join(SHOTS, 'dashboard.png') });
   });
 

@@ -91,6 +91,7 @@ export class LiveChart {
     this.points = []; // arrival-time mode: {x, k, y}
     this.bars = new Map(); // key → y
     this.keys = [];
+    this.lastX = null;
     this.skippedKeys = false;
     this.destroyPlot();
     this.schedule();
@@ -120,8 +121,10 @@ export class LiveChart {
         m.set(x, y);
         if (m.size > MAX_POINTS) m.delete(m.keys().next().value);
       } else {
-        this.points.push({ x: now, k: this.keys.indexOf(k), y });
-        now += 0.001; // rows of one batch keep their order
+        // Rows keep their order on the axis, however close their arrivals.
+        const x = Math.max(now, (this.lastX ?? -Infinity) + 0.001);
+        this.lastX = x;
+        this.points.push({ x, k: this.keys.indexOf(k), y });
       }
     }
     if (this.points.length > MAX_POINTS) this.points.splice(0, this.points.length - MAX_POINTS);

@@ -177,7 +177,10 @@ class DashboardView {
       </div>
       <div class="panels"></div></div>`;
     const $ = (s) => this.root.querySelector(s);
-    $('.title-input').addEventListener('input', (e) => { this.doc.title = e.target.value; this.markDirty(); });
+    const title = $('.title-input');
+    const fit = () => { title.size = Math.max(12, title.value.length + 2); };
+    fit();
+    title.addEventListener('input', () => { this.doc.title = title.value; fit(); this.markDirty(); });
     $('[data-act=add]').addEventListener('click', () => this.editPanel(null));
     $('[data-act=save]').addEventListener('click', () => this.save());
     $('[data-act=link]').addEventListener('click', () => this.copyLink());

@@ -94,8 +94,13 @@ export class Grid {
     if (changed) this.renderHeader();
   }
 
+  /** Width of the row-number column: enough digits for the row count. */
+  numWidth() {
+    return Math.max(44, String(this.rows.length).length * 7.4 + 20);
+  }
+
   template() {
-    return `44px ${this.widths.map((w) => `${Math.round(w)}px`).join(' ')}`;
+    return `${Math.round(this.numWidth())}px ${this.widths.map((w) => `${Math.round(w)}px`).join(' ')}`;
   }
 
   renderHeader() {
@@ -107,7 +112,8 @@ export class Grid {
         .map((c, i) => `<div class="cell" title="${escapeHtml(c)} ${escapeHtml(this.types[i] || '')}">${escapeHtml(c)}<small>${escapeHtml(this.types[i] || '')}</small></div>`)
         .join('')
       : '';
-    const width = 44 + this.widths.reduce((a, b) => a + b, 0);
+    const width = Math.round(this.numWidth()) + this.widths.reduce((a, b) => a + b, 0);
+    this.headerDigits = String(this.rows.length).length;
     this.head.style.width = this.rowsEl.style.width = this.spacer.style.width = `${width}px`;
     this.rendered = null;
   }
@@ -123,6 +129,7 @@ export class Grid {
 
   render() {
     const n = this.rows.length;
+    if (String(n).length !== this.headerDigits && this.columns.length) this.renderHeader();
     this.empty.hidden = n > 0 || !this.emptyMessage;
     this.empty.textContent = this.emptyMessage || '';
     this.spacer.style.height = `${n * ROW_HEIGHT}px`;

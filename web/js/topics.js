@@ -13,8 +13,9 @@ export class Topics {
     this.root = root;
     catalog.onChange(() => {
       if (this.root.hidden) return;
-      if (!this.topic) this.renderList();
-      else this.renderPartitions();
+      if (!this.topic) return this.renderList();
+      this.renderPartitions();
+      if (this.waiting && catalog.topics.some((t) => t.name === this.topic)) this.load();
     });
   }
 
@@ -117,8 +118,9 @@ export class Topics {
     const box = this.root.querySelector('.partitions');
     const sel = this.root.querySelector('[data-k=partition]');
     if (!box || !sel) return;
+    this.root.querySelector('.topic-toolbar').hidden = !topic;
     if (!topic) {
-      box.innerHTML = `<p class="muted">${this.topic === PROCESSING_LOG_TOPIC ? 'No record has failed processing: the processing log is empty.' : 'This topic does not exist (yet).'}</p>`;
+      box.innerHTML = '';
       return;
     }
     const stats = catalog.topicStats.get(topic.name) || {};
@@ -177,6 +179,16 @@ export class Topics {
     const name = this.topic;
     const seq = (this.seq = (this.seq || 0) + 1);
     const parts = this.partitionsOf();
+    // A topic not there yet (an empty processing log): shown when it appears.
+    this.waiting = !catalog.topics.some((t) => t.name === name);
+    if (this.waiting) {
+      this.records = [];
+      this.root.querySelector('.records-info').textContent = '';
+      this.root.querySelector('.records').innerHTML = `<div class="empty-state"><p class="muted">${name === PROCESSING_LOG_TOPIC
+        ? 'No record has failed processing: the processing log is empty. Records a query cannot read or compute show here.'
+        : 'This topic does not exist (yet). It shows here when it is created.'}</p></div>`;
+      return;
+    }
     try {
       const answers = await Promise.all(parts.map((p) => {
         const q = new URLSearchParams({ partition: p, limit: s.limit });

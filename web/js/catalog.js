@@ -114,7 +114,7 @@ function byName(a, b) {
 export function completions(ctx) {
   const prefix = ctx.prefix.toUpperCase();
   const sources = [...catalog.streams.map((s) => ({ s, kind: 'stream' })), ...catalog.tables.map((s) => ({ s, kind: 'table' }))]
-    .filter(({ s }) => s.name !== 'KSQL_PROCESSING_LOG' || prefix.startsWith('K'));
+    .filter(({ s }) => s.name !== 'KSQL_PROCESSING_LOG' || prefix.startsWith('KSQL'));
   const items = [];
   const add = (label, kind, detail, rank, insert) => items.push({ label, kind, detail, rank, insert });
   if (ctx.qualifier) {

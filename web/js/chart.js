@@ -9,6 +9,7 @@ const MAX_SERIES = 12;
 const MAX_POINTS = 5000;
 const MAX_BARS = 60;
 const TIME_NAMES = ['WINDOWSTART', 'WINDOWEND', 'ROWTIME'];
+const INT_INCRS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1e3, 2e3, 2.5e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 1e7, 1e8, 1e9, 1e10];
 
 export const isNumericType = (t) => /^(INT|INTEGER|BIGINT|DOUBLE|DECIMAL|FLOAT|REAL|SMALLINT|TINYINT)/i.test(t || '');
 
@@ -199,9 +200,12 @@ export class LiveChart {
 
   theme() { return document.documentElement.dataset.theme; }
 
+  /** The plot's size: the box less the legend under it (which may wrap). */
   size() {
     const r = this.plotEl.getBoundingClientRect();
-    return { width: Math.max(120, Math.floor(r.width)), height: Math.max(120, Math.floor(r.height) - 34) };
+    const legend = this.plotEl.querySelector('.u-legend');
+    const lh = legend ? legend.getBoundingClientRect().height + 4 : this.settings.mode === 'bars' ? 4 : 34;
+    return { width: Math.max(120, Math.floor(r.width)), height: Math.max(100, Math.floor(r.height - lh)) };
   }
 
   create(labels, data) {
@@ -211,6 +215,9 @@ export class LiveChart {
     const axisOpts = { stroke: axis, font, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1, size: 4 } };
     const valueName = this.columns[this.settings.value];
     const { width, height } = this.size();
+    // Counts get whole-number ticks.
+    const ints = data.slice(1).every((ys) => ys.every((y) => y === null || Number.isInteger(y)));
+    const yAxis = { ...axisOpts, size: 56, label: valueName, labelFont: font, labelSize: 16, ...(ints ? { incrs: INT_INCRS } : {}) };
     let opts;
     if (this.settings.mode === 'bars') {
       const n = labels.length;
@@ -236,7 +243,7 @@ export class LiveChart {
         axes: [
           { ...axisOpts, grid: { show: false }, splits: () => labels.map((_, i) => i),
             values: (u, splits) => splits.map((i) => clip(labels[i] ?? '', n > 12 ? 8 : 18)), rotate: n > 16 ? -40 : 0, size: n > 16 ? 60 : 40 },
-          { ...axisOpts, size: 56, label: valueName, labelFont: font, labelSize: 16 },
+          yAxis,
         ],
         hooks: { draw: [(u) => drawBarValues(u, n, axis, font)] },
       };
@@ -257,14 +264,18 @@ export class LiveChart {
             points: { size: 5, show: data[0].length < 120 },
           })),
         ],
-        axes: [axisOpts, { ...axisOpts, size: 56, label: valueName, labelFont: font, labelSize: 16 }],
+        axes: [axisOpts, yAxis],
       };
     }
     this.plot = new uPlot(opts, data, this.plotEl);
+    // Once laid out, the legend's height is known: the plot takes the rest.
+    requestAnimationFrame(() => this.fit());
   }
 
   fit() {
-    if (this.plot) this.plot.setSize(this.size());
+    if (!this.plot) return;
+    const { width, height } = this.size();
+    if (width !== this.plot.width || height !== this.plot.height) this.plot.setSize({ width, height });
   }
 
   destroyPlot() {

@@ -178,7 +178,7 @@ class DashboardView {
       <div class="panels"></div></div>`;
     const $ = (s) => this.root.querySelector(s);
     const title = $('.title-input');
-    const fit = () => { title.size = Math.max(12, title.value.length + 2); };
+    const fit = () => { title.size = Math.max(6, title.value.length + 1); };
     fit();
     title.addEventListener('input', () => { this.doc.title = title.value; fit(); this.markDirty(); });
     $('[data-act=add]').addEventListener('click', () => this.editPanel(null));

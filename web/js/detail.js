@@ -84,11 +84,11 @@ export class Detail {
     </div>`;
     this.root.querySelector('[data-act=push]').addEventListener('click', () => {
       location.hash = '#/sql';
-      this.workbench.runSql(`SELECT * FROM ${quoteName(s.name)} EMIT CHANGES;`);
+      setTimeout(() => this.workbench.runSql(`SELECT * FROM ${quoteName(s.name)} EMIT CHANGES;`), 30);
     });
     this.root.querySelector('[data-act=pull]')?.addEventListener('click', () => {
       location.hash = '#/sql';
-      this.workbench.runSql(`SELECT * FROM ${quoteName(s.name)};`);
+      setTimeout(() => this.workbench.runSql(`SELECT * FROM ${quoteName(s.name)};`), 30);
     });
   }
 

@@ -306,6 +306,8 @@ export class Workbench {
       });
       this.running = handle;
       this.runningKind = kind;
+      // Stopping a pull query ends its wait in run().
+      this.settle = () => resolve(false);
       this.runningButtons(true);
       clearInterval(this.ticker);
       if (kind !== 'pull') {
@@ -353,6 +355,7 @@ export class Workbench {
     this.running = null;
     clearInterval(this.ticker);
     handle.cancel();
+    this.settle?.();
     this.runningButtons(false);
     if (!quiet) {
       this.setStatus('stopped', `Stopped · ${fmtInt(this.grid.count)} row${this.grid.count === 1 ? '' : 's'}`, handle.queryId);

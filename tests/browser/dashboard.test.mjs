@@ -133,7 +133,10 @@ describe('dashboard', { timeout: 150_000 }, () => {
   after(async () => {
     await context?.close();
     await server?.stop();
-    if (!process.env.KEEP_TMP) fs.rmSync(path.join(tmp, 'data'), { recursive: true, force: true });
+    // The server's log and the screenshots stay in the temporary directory; data and profile go.
+    if (!process.env.KEEP_TMP) {
+      for (const dir of ['data', 'chromium-profile']) fs.rmSync(path.join(tmp, dir), { recursive: true, force: true });
+    }
   });
 
   test('the page loads at / with the catalog', async () => {

@@ -201,8 +201,9 @@ export function renderSidebar(el) {
   const filter = el.querySelector('input').value.trim().toUpperCase();
   const match = (name) => !filter || name.toUpperCase().includes(filter);
   const closed = new Set(JSON.parse(localStorage.getItem('flusso.sidebar.closed') || '[]'));
-  const hash = decodeURIComponent(location.hash);
-  const item = (href, label, meta = '', cls = '') => `<li><a href="${href}" class="${cls} ${hash === href ? 'active' : ''}" title="${escapeHtml(label)}"><span class="name">${escapeHtml(label)}</span>${meta}</a></li>`;
+  const hash = location.hash;
+  const enc = encodeURIComponent;
+  const item = (href, label, meta = '', cls = '') => `<li><a href="${escapeHtml(href)}" class="${cls} ${hash === href ? 'active' : ''}" title="${escapeHtml(label)}"><span class="name">${escapeHtml(label)}</span>${meta}</a></li>`;
   const section = (key, title, count, body, empty) => `<section class="side-section ${closed.has(key) ? 'collapsed' : ''}" data-key="${key}">
       <h3><span class="chev"></span>${title}<span class="count">${count}</span></h3>
       <ul>${body || `<li class="side-empty">${empty}</li>`}</ul></section>`;
@@ -213,14 +214,14 @@ export function renderSidebar(el) {
   const types = Object.keys(catalog.types).filter(match);
   const rate = (r) => (r ? `<span class="meta">${fmtRate(r)}</span>` : '');
   const body = [
-    section('streams', 'Streams', streams.length, streams.map((s) => item(`#/source/${s.name}`, s.name, rate(catalog.topicStats.get(s.topic)?.rate), 'k-stream')).join(''), 'No streams yet'),
-    section('tables', 'Tables', tables.length, tables.map((s) => item(`#/source/${s.name}`, s.name, s.windowType ? '<span class="tag">windowed</span>' : rate(catalog.topicStats.get(s.topic)?.rate), 'k-table')).join(''), 'No tables yet'),
+    section('streams', 'Streams', streams.length, streams.map((s) => item(`#/source/${enc(s.name)}`, s.name, rate(catalog.topicStats.get(s.topic)?.rate), 'k-stream')).join(''), 'No streams yet'),
+    section('tables', 'Tables', tables.length, tables.map((s) => item(`#/source/${enc(s.name)}`, s.name, s.windowType ? '<span class="tag">windowed</span>' : rate(catalog.topicStats.get(s.topic)?.rate), 'k-table')).join(''), 'No tables yet'),
     section('queries', 'Queries', queries.length, queries.map((q) => {
       const st = catalog.queryStats.get(q.id);
       const err = st && st.errors ? `<span class="badge err" title="Records skipped">${fmtInt(st.errors)}</span>` : '';
-      return item(`#/query/${q.id}`, q.id, `${err}${rate(st?.inRate)}<span class="dot ${q.state === 'RUNNING' ? 'ok' : 'warn'}" title="${escapeHtml(q.state || '')}"></span>`, 'k-query');
+      return item(`#/query/${enc(q.id)}`, q.id, `${err}${rate(st?.inRate)}<span class="dot ${q.state === 'RUNNING' ? 'ok' : 'warn'}" title="${escapeHtml(q.state || '')}"></span>`, 'k-query');
     }).join(''), 'No running queries'),
-    section('topics', 'Topics', topics.length, topics.map((t) => item(`#/topic/${t.name}`, t.name, rate(catalog.topicStats.get(t.name)?.rate), 'k-topic')).join(''), 'No topics yet'),
+    section('topics', 'Topics', topics.length, topics.map((t) => item(`#/topic/${enc(t.name)}`, t.name, rate(catalog.topicStats.get(t.name)?.rate), 'k-topic')).join(''), 'No topics yet'),
     section('types', 'Types', types.length, types.map((t) => item(`#/types`, t, '', 'k-type')).join(''), 'No custom types'),
   ].join('');
   const errors = catalog.processingErrors;

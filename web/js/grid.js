@@ -34,6 +34,7 @@ export class Grid {
       this.schedule();
     });
     new ResizeObserver(() => this.schedule()).observe(this.body);
+    this.renderHeader();
   }
 
   /** New columns: clears the rows. */

@@ -9,6 +9,11 @@ fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let web = manifest.join("../../web");
     println!("cargo:rerun-if-changed={}", web.display());
+    assert!(
+        web.join("index.html").is_file(),
+        "the dashboard's files are missing: {} has no index.html",
+        web.display()
+    );
     let mut files = Vec::new();
     collect(&web, &web, &mut files);
     files.sort();

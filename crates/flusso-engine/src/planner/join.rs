@@ -226,6 +226,25 @@ fn star_columns(source: &Source) -> Vec<String> {
     out
 }
 
+/// The columns `SELECT *` shows of an input when the join is repartitioned (PARTITION BY):
+/// values and headers, pseudo columns, then keys, as ksqlDB lays out a join's value schema.
+fn repartition_star_columns(source: &Source) -> Vec<String> {
+    let mut out: Vec<String> = source
+        .schema
+        .columns
+        .iter()
+        .filter(|c| c.kind != ColumnKind::Key)
+        .map(|c| c.name.clone())
+        .collect();
+    out.extend(
+        schema::pseudo_columns(source.window.is_some())
+            .into_iter()
+            .map(|(n, _)| n.to_string()),
+    );
+    out.extend(source.schema.key().into_iter().map(|(n, _)| n));
+    out
+}
+
 fn renamed(alias: &str, col: &str) -> String {
     format!("{alias}_{col}")
 }
@@ -833,7 +852,14 @@ pub fn plan_join(
                     });
                 }
                 for (i, input) in inputs.iter().enumerate() {
-                    for c in star_columns(&input.source) {
+                    // Before a PARTITION BY, ksqlDB's star reads the join's value schema: each
+                    // input's values, pseudo columns, then keys.
+                    let columns = if !query.partition_by.is_empty() {
+                        repartition_star_columns(&input.source)
+                    } else {
+                        star_columns(&input.source)
+                    };
+                    for c in columns {
                         projection.push(item_for(i, &c));
                     }
                 }

@@ -94,23 +94,19 @@ impl PersistentQuery {
             // A step's state goes in parts of JOIN_PART_ROWS stored records (`{"j": step, "p":
             // part}`), then the number of parts (`{"j": step}`); parts beyond it are deleted.
             let mut parts_written = self.join_parts.lock();
-            for snapshot in joiner.lock().snapshot() {
+            for snapshot in joiner.lock().snapshot(JOIN_PART_ROWS)? {
                 let step = snapshot.step;
-                let chunks: Vec<&[String]> = if snapshot.rows.is_empty() {
-                    vec![&[]]
-                } else {
-                    snapshot.rows.chunks(JOIN_PART_ROWS).collect()
-                };
-                for (i, chunk) in chunks.iter().enumerate() {
+                let parts = snapshot.parts.len();
+                for (i, part) in snapshot.parts.into_iter().enumerate() {
                     records.push(OutRecord {
                         key: Some(json!({ "j": step, "p": i }).to_string().into_bytes()),
-                        value: Some(format!("{{\"rows\":[{}]}}", chunk.join(",")).into_bytes()),
+                        value: Some(part),
                         timestamp: 0,
                         headers: Vec::new(),
                     });
                 }
-                let before = parts_written.insert(step, chunks.len()).unwrap_or(0);
-                for i in chunks.len()..before {
+                let before = parts_written.insert(step, parts).unwrap_or(0);
+                for i in parts..before {
                     records.push(OutRecord {
                         key: Some(json!({ "j": step, "p": i }).to_string().into_bytes()),
                         value: None,
@@ -118,7 +114,7 @@ impl PersistentQuery {
                         headers: Vec::new(),
                     });
                 }
-                let head = json!({ "parts": chunks.len(), "times": snapshot.times });
+                let head = json!({ "parts": parts, "times": snapshot.times });
                 records.push(OutRecord {
                     key: Some(json!({ "j": step }).to_string().into_bytes()),
                     value: Some(head.to_string().into_bytes()),
@@ -330,11 +326,18 @@ impl PersistentQuery {
         let mut joiner = self.joiner.as_ref().map(|j| j.lock());
         // Join steps: their head records, and their parts by (step, part).
         let mut join_heads: Vec<(u64, Json)> = Vec::new();
-        let mut join_parts: std::collections::HashMap<(u64, u64), Json> = Default::default();
+        let mut join_parts: std::collections::HashMap<(u64, u64), Vec<u8>> = Default::default();
         let mut groups = 0u64;
         for (k, v) in latest {
             let key: Json = serde_json::from_slice(&k)
                 .map_err(|e| EngineError::Internal(format!("changelog key: {e}")))?;
+            // A join step's part is an Arrow IPC stream.
+            if let (Some(j), Some(p), Some(v)) = (key.get("j"), key.get("p"), &v) {
+                if let (Some(step), Some(part)) = (j.as_u64(), p.as_u64()) {
+                    join_parts.insert((step, part), v.clone());
+                }
+                continue;
+            }
             let value: Option<Json> = match v {
                 Some(v) => Some(
                     serde_json::from_slice(&v)
@@ -352,13 +355,8 @@ impl PersistentQuery {
                     }
                 }
             } else if let (Some(j), Some(_)) = (key.get("j"), joiner.as_ref()) {
-                if let (Some(step), Some(v)) = (j.as_u64(), value) {
-                    match key.get("p").and_then(|p| p.as_u64()) {
-                        Some(part) => {
-                            join_parts.insert((step, part), v);
-                        }
-                        None => join_heads.push((step, v)),
-                    }
+                if let (Some(step), Some(v), None) = (j.as_u64(), value, key.get("p")) {
+                    join_heads.push((step, v));
                 }
             } else if let (Some(g), Some(agg)) = (key.get("g"), agg.as_mut()) {
                 let group = values_from(Some(g), &group_types)?;
@@ -399,17 +397,15 @@ impl PersistentQuery {
             let mut written = self.join_parts.lock();
             for (step, head) in join_heads {
                 let parts = head.get("parts").and_then(|p| p.as_u64()).unwrap_or(0);
-                let mut rows: Vec<Json> = Vec::new();
-                for part in 0..parts {
-                    if let Some(r) = join_parts
-                        .remove(&(step, part))
-                        .and_then(|p| p.get("rows").and_then(|r| r.as_array()).cloned())
-                    {
-                        rows.extend(r);
-                    }
-                }
-                let times = head.get("times").cloned().unwrap_or(Json::Null);
-                joiner.restore(step as usize, &json!({ "rows": rows, "times": times }))?;
+                let parts_read: Vec<Vec<u8>> = (0..parts)
+                    .filter_map(|part| join_parts.remove(&(step, part)))
+                    .collect();
+                let times = head
+                    .get("times")
+                    .and_then(|t| t.as_array())
+                    .map(|t| t.iter().filter_map(|v| v.as_i64()).collect())
+                    .unwrap_or_default();
+                joiner.restore(step as usize, &parts_read, times)?;
                 written.insert(step as usize, parts as usize);
             }
         }

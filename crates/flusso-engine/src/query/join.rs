@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, Int32Array, Int64Array};
+use datafusion::arrow::array::{new_null_array, Array, ArrayRef, Int32Array, Int64Array};
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::ScalarValue;
@@ -18,9 +18,7 @@ use super::join_stream::{JoinState, StreamStreamJoin};
 use super::join_table::{ForeignKeyJoin, TableTableJoin};
 use crate::error::{EngineError, Result};
 use crate::planner::join::{JoinPlan, Shape};
-use crate::types::SqlType;
-use crate::value::{from_json, to_json};
-use serde_json::{json, Value as Json};
+use hashbrown::HashMap;
 
 /// Positions of a join query are kept per input and partition in one map: the input's index
 /// times this, plus the partition.
@@ -36,48 +34,143 @@ pub fn unslot(slot: i32) -> (usize, i32) {
     ((slot / SLOT) as usize, slot % SLOT)
 }
 
+/// A row of a batch: what a stream-stream join's window stores keep. The store holds the batch
+/// alive while it holds any of its rows (for at most the join's retention), and outputs are
+/// assembled column by column from the batches, without a value per cell.
+#[derive(Debug, Clone)]
+pub struct RowRef {
+    batch: Arc<RecordBatch>,
+    row: u32,
+}
+
+/// A row on its way through the join steps: values (what the table operators keep) or a row of
+/// a batch (what the stream-stream operator keeps).
+#[derive(Debug, Clone)]
+enum JRow {
+    Values(Row),
+    Ref(RowRef),
+}
+
+impl JRow {
+    /// Cell `idx`.
+    fn cell(&self, idx: usize) -> Result<ScalarValue> {
+        Ok(match self {
+            JRow::Values(r) => r[idx].clone(),
+            JRow::Ref(r) => ScalarValue::try_from_array(r.batch.column(idx), r.row as usize)?,
+        })
+    }
+
+    /// The row as values.
+    fn values(self) -> Result<Row> {
+        match self {
+            JRow::Values(r) => Ok(r),
+            JRow::Ref(r) => Ok(r
+                .batch
+                .columns()
+                .iter()
+                .map(|c| ScalarValue::try_from_array(c, r.row as usize))
+                .collect::<std::result::Result<Vec<_>, _>>()?
+                .into()),
+        }
+    }
+
+    /// Appends the row's cells to `cells`.
+    fn extend_cells(&self, cells: &mut Vec<ScalarValue>) -> Result<()> {
+        match self {
+            JRow::Values(r) => cells.extend(r.iter().cloned()),
+            JRow::Ref(r) => {
+                for c in r.batch.columns() {
+                    cells.push(ScalarValue::try_from_array(c, r.row as usize)?);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An output of one representation as another's.
+fn map_output<A, B>(o: Output<A>, f: impl Fn(A) -> B) -> Output<B> {
+    Output {
+        key: o.key,
+        left: o.left.map(&f),
+        right: o.right.map(&f),
+        ts: o.ts,
+        tombstone: o.tombstone,
+    }
+}
+
 /// One join step's operator.
 #[derive(Debug)]
 enum Operator {
     StreamTable(StreamTableJoin),
-    StreamStream(StreamStreamJoin),
+    StreamStream(StreamStreamJoin<RowRef>),
     TableTable(TableTableJoin),
     ForeignKey(ForeignKeyJoin),
 }
 
 impl Operator {
-    fn process(&mut self, input: Input, out: &mut Vec<Output>) {
-        match self {
-            Operator::StreamTable(j) => j.process(input, out),
-            Operator::StreamStream(j) => j.process(input, out),
-            Operator::TableTable(j) => j.process(input, out),
-            Operator::ForeignKey(j) => j.process(input, out),
+    /// Applies one record. A stream-stream step takes rows of batches, the others values.
+    fn process(&mut self, input: Input<JRow>, out: &mut Vec<Output<JRow>>) -> Result<()> {
+        let Input {
+            side,
+            key,
+            row,
+            ts,
+            fk,
+            key_bytes,
+        } = input;
+        if let Operator::StreamStream(j) = self {
+            let row = match row {
+                None => None,
+                Some(JRow::Ref(r)) => Some(r),
+                Some(JRow::Values(_)) => {
+                    return Err(EngineError::Internal(
+                        "a stream-stream join step got values".into(),
+                    ))
+                }
+            };
+            let mut o = Vec::new();
+            j.process(
+                Input {
+                    side,
+                    key,
+                    row,
+                    ts,
+                    fk,
+                    key_bytes,
+                },
+                &mut o,
+            );
+            out.extend(o.into_iter().map(|o| map_output(o, JRow::Ref)));
+            return Ok(());
         }
-    }
-
-    fn import(&mut self, state: JoinState) {
+        let input = Input {
+            side,
+            key,
+            row: row.map(JRow::values).transpose()?,
+            ts,
+            fk,
+            key_bytes,
+        };
+        let mut o = Vec::new();
         match self {
-            Operator::StreamTable(j) => j.import(
-                state
-                    .rows
-                    .into_iter()
-                    .filter_map(|(_, k, r, _, _)| r.map(|r| (k, r)))
-                    .collect(),
-            ),
-            Operator::StreamStream(j) => j.import(state),
-            Operator::TableTable(j) => j.import(state),
-            Operator::ForeignKey(j) => j.import(state),
+            Operator::StreamTable(j) => j.process(input, &mut o),
+            Operator::TableTable(j) => j.process(input, &mut o),
+            Operator::ForeignKey(j) => j.process(input, &mut o),
+            Operator::StreamStream(_) => {}
         }
+        out.extend(o.into_iter().map(|o| map_output(o, JRow::Values)));
+        Ok(())
     }
 }
 
-/// A stream-stream step's state for the changelog: its stored records as JSON texts
-/// (`[store, [key], [row] or null, ts, seq]`) and its times.
+/// A stream-stream step's state for the changelog: its stored records in parts, each an Arrow
+/// IPC stream of one store's records (see [`JoinRuntime::snapshot`]), and its times.
 pub struct JoinSnapshot {
     /// The step.
     pub step: usize,
-    /// The stored records.
-    pub rows: Vec<String>,
+    /// The parts.
+    pub parts: Vec<Vec<u8>>,
     /// The operator's times.
     pub times: Vec<i64>,
 }
@@ -93,6 +186,10 @@ pub struct JoinRuntime {
     left_widths: Vec<usize>,
     /// Per step: a left input padded with typed nulls.
     padded_left: Vec<Row>,
+    /// Per step: its left input's columns as one-row arrays of nulls.
+    null_left: Vec<Vec<ArrayRef>>,
+    /// Per step: its right input's columns as one-row arrays of nulls.
+    null_right: Vec<Vec<ArrayRef>>,
     /// Per step: state changed since the last snapshot.
     dirty: Vec<bool>,
 }
@@ -107,7 +204,7 @@ pub struct Joined {
 
 /// A row on its way through the steps, with the offset of the record that caused it.
 struct Pending {
-    out: Output,
+    out: Output<JRow>,
     offset: i64,
 }
 
@@ -155,121 +252,123 @@ impl JoinRuntime {
                     .into()
             })
             .collect();
+        let null_arrays = |schema: &SchemaRef| -> Vec<ArrayRef> {
+            schema
+                .fields()
+                .iter()
+                .map(|f| new_null_array(f.data_type(), 1))
+                .collect()
+        };
+        let null_left = plan
+            .steps
+            .iter()
+            .map(|s| null_arrays(&s.left_schema))
+            .collect();
+        let null_right = plan.inputs[1..]
+            .iter()
+            .map(|i| null_arrays(&i.renamed))
+            .collect();
         Ok(JoinRuntime {
             plan,
             operators,
             nulls,
             left_widths,
             padded_left,
+            null_left,
+            null_right,
             dirty,
         })
     }
 
-    /// The state of the stream-stream steps changed since the last call, as JSON, for the
-    /// changelog. (Table inputs are not saved: a restart reads them again from their start.)
-    pub fn snapshot(&mut self) -> Vec<JoinSnapshot> {
+    /// The state of the stream-stream steps changed since the last call, for the changelog, in
+    /// parts of at most `part_rows` stored records. A part is an Arrow IPC stream of one batch:
+    /// `store` (the operator's store number, equal in a part), the key's values `k0`, `k1` …,
+    /// `ts`, `seq`, then the stored row's columns. (Table inputs are not saved: a restart reads
+    /// them again from their start.)
+    pub fn snapshot(&mut self, part_rows: usize) -> Result<Vec<JoinSnapshot>> {
         let mut out = Vec::new();
         for (s, o) in self.operators.iter().enumerate() {
             if !std::mem::take(&mut self.dirty[s]) {
                 continue;
             }
-            if let Operator::StreamStream(j) = o {
-                let state = j.export();
-                // Each stored record as its own JSON text: no tree of the whole state.
-                let rows: Vec<String> = state
-                    .rows
-                    .iter()
-                    .map(|(store, key, row, ts, seq)| {
-                        json!([
-                            store,
-                            Json::Array(key.iter().map(to_json).collect()),
-                            row.as_ref()
-                                .map(|r| Json::Array(r.iter().map(to_json).collect())),
-                            ts,
-                            seq
-                        ])
-                        .to_string()
-                    })
-                    .collect();
-                out.push(JoinSnapshot {
-                    step: s,
-                    rows,
-                    times: state.times,
-                });
+            let Operator::StreamStream(j) = o else {
+                continue;
+            };
+            let state = j.export();
+            let rows: Vec<(u8, &Key, &RowRef, i64, u64)> = state
+                .rows
+                .iter()
+                .filter_map(|(store, k, r, ts, seq)| r.as_ref().map(|r| (*store, k, r, *ts, *seq)))
+                .collect();
+            let mut parts = Vec::new();
+            for run in rows.chunk_by(|a, b| a.0 == b.0 && a.1.len() == b.1.len()) {
+                for part in run.chunks(part_rows.max(1)) {
+                    parts.push(encode_part(part)?);
+                }
             }
+            out.push(JoinSnapshot {
+                step: s,
+                parts,
+                times: state.times,
+            });
         }
-        out
+        Ok(out)
     }
 
-    /// Restores a stream-stream step's state from its snapshot.
-    pub fn restore(&mut self, step: usize, state: &Json) -> Result<()> {
-        let plan = Arc::clone(&self.plan);
-        let Some(s) = plan.steps.get(step) else {
+    /// Restores a stream-stream step's state from the parts of its snapshot.
+    pub fn restore(&mut self, step: usize, parts: &[Vec<u8>], times: Vec<i64>) -> Result<()> {
+        if step >= self.plan.steps.len() {
             return Ok(());
-        };
-        let types = |schema: &SchemaRef| -> Vec<SqlType> {
-            schema
-                .fields()
-                .iter()
-                .map(|f| SqlType::from_arrow(f.data_type()).unwrap_or(SqlType::String))
-                .collect()
-        };
-        let left = types(&s.left_schema);
-        let right = types(&plan.inputs[step + 1].renamed);
-        let key_type = match &s.left_key {
-            Some(e) => SqlType::from_arrow(&e.data_type(&s.left_schema)?),
-            None => SqlType::from_arrow(&s.right_key.data_type(&plan.inputs[step + 1].renamed)?),
         }
-        .unwrap_or(SqlType::String);
-        // A key is the join key, then a windowed input's bounds; a record waiting in the outer
-        // buffer (stores 2 and 3) has its serialized key appended.
-        let key_types = |store: u8, len: usize| -> Vec<SqlType> {
-            let mut t = vec![key_type.clone()];
-            let bounds = len.saturating_sub(1 + usize::from(store >= 2));
-            t.extend(std::iter::repeat_n(SqlType::Bigint, bounds));
-            if store >= 2 {
-                t.push(SqlType::Bytes);
-            }
-            t
-        };
-        let bad = || EngineError::Internal("changelog: bad join state".into());
-        let values = |j: &Json, types: &[SqlType]| -> Result<Vec<ScalarValue>> {
-            j.as_array()
-                .ok_or_else(bad)?
-                .iter()
-                .zip(types)
-                .map(|(v, t)| from_json(v, t).map_err(EngineError::Internal))
-                .collect()
-        };
         let mut rows = Vec::new();
-        for r in state
-            .get("rows")
-            .and_then(|r| r.as_array())
-            .ok_or_else(bad)?
-        {
-            let r = r.as_array().ok_or_else(bad)?;
-            let store = r.first().and_then(|v| v.as_u64()).ok_or_else(bad)? as u8;
-            let key_json = r.get(1).ok_or_else(bad)?;
-            let len = key_json.as_array().map_or(0, |a| a.len());
-            let key = values(key_json, &key_types(store, len))?;
-            let row = match r.get(2) {
-                Some(Json::Null) | None => None,
-                Some(j) => {
-                    let width = j.as_array().map_or(0, |a| a.len());
-                    let t = if width == left.len() { &left } else { &right };
-                    Some(Row::from(values(j, t)?))
+        for part in parts {
+            let bad = |e: String| EngineError::Internal(format!("changelog: bad join state: {e}"));
+            let reader =
+                datafusion::arrow::ipc::reader::StreamReader::try_new(part.as_slice(), None)
+                    .map_err(|e| bad(e.to_string()))?;
+            for batch in reader {
+                let batch = batch.map_err(|e| bad(e.to_string()))?;
+                let schema = batch.schema();
+                let index = |name: &str| schema.index_of(name).map_err(|e| bad(e.to_string()));
+                let (store, ts, seq) = (index("store")?, index("ts")?, index("seq")?);
+                let store = batch
+                    .column(store)
+                    .as_any()
+                    .downcast_ref::<datafusion::arrow::array::UInt8Array>()
+                    .ok_or_else(|| bad("store".into()))?;
+                let ts = batch
+                    .column(ts)
+                    .as_any()
+                    .downcast_ref::<Int64Array>()
+                    .ok_or_else(|| bad("ts".into()))?;
+                let seq = batch
+                    .column(seq)
+                    .as_any()
+                    .downcast_ref::<datafusion::arrow::array::UInt64Array>()
+                    .ok_or_else(|| bad("seq".into()))?;
+                let keys: Vec<usize> = (0..)
+                    .map_while(|k| schema.index_of(&format!("k{k}")).ok())
+                    .collect();
+                let first_cell = index("seq")? + 1;
+                let cells = Arc::new(
+                    batch.project(&(first_cell..batch.num_columns()).collect::<Vec<_>>())?,
+                );
+                for i in 0..batch.num_rows() {
+                    let key = keys
+                        .iter()
+                        .map(|&k| ScalarValue::try_from_array(batch.column(k), i))
+                        .collect::<std::result::Result<Key, _>>()?;
+                    let row = RowRef {
+                        batch: Arc::clone(&cells),
+                        row: i as u32,
+                    };
+                    rows.push((store.value(i), key, Some(row), ts.value(i), seq.value(i)));
                 }
-            };
-            let ts = r.get(3).and_then(|v| v.as_i64()).ok_or_else(bad)?;
-            let seq = r.get(4).and_then(|v| v.as_u64()).ok_or_else(bad)?;
-            rows.push((store, key, row, ts, seq));
+            }
         }
-        let times = state
-            .get("times")
-            .and_then(|t| t.as_array())
-            .map(|t| t.iter().filter_map(|v| v.as_i64()).collect())
-            .unwrap_or_default();
-        self.operators[step].import(JoinState { rows, times });
+        if let Some(Operator::StreamStream(j)) = self.operators.get_mut(step) {
+            j.import(JoinState { rows, times });
+        }
         Ok(())
     }
 
@@ -305,10 +404,10 @@ impl JoinRuntime {
         if input >= plan.inputs.len() {
             return Err(EngineError::Internal(format!("no join input {input}")));
         }
-        let renamed = RecordBatch::try_new(
+        let renamed = Arc::new(RecordBatch::try_new(
             Arc::clone(&plan.inputs[input].renamed),
             batch.columns().to_vec(),
-        )?;
+        )?);
         let n = renamed.num_rows();
         let ts = int64_column(&renamed, plan.inputs[input].scan_schema.as_ref(), "ROWTIME")?;
         let offsets = int64_column(
@@ -356,7 +455,17 @@ impl JoinRuntime {
             let keys = key_of(side)?;
             return self.enrich(partition, &renamed, tombstone, keys, &ts);
         }
-        let rows = to_rows(&renamed)?;
+        let rows: Vec<JRow> = match self.operators[first] {
+            Operator::StreamStream(_) => (0..n)
+                .map(|i| {
+                    JRow::Ref(RowRef {
+                        batch: Arc::clone(&renamed),
+                        row: i as u32,
+                    })
+                })
+                .collect(),
+            _ => to_rows(&renamed)?.into_iter().map(JRow::Values).collect(),
+        };
         let mut pending: Vec<Pending> = Vec::new();
         let mut out = Vec::new();
         if step.shape == Shape::ForeignKey && side == Side::Left {
@@ -397,7 +506,7 @@ impl JoinRuntime {
                         key_bytes,
                     },
                     &mut out,
-                );
+                )?;
                 pending.extend(out.drain(..).map(|o| Pending {
                     out: o,
                     offset: offsets[i].unwrap_or(-1),
@@ -416,7 +525,7 @@ impl JoinRuntime {
                         key_bytes: Vec::new(),
                     },
                     &mut out,
-                );
+                )?;
                 pending.extend(out.drain(..).map(|o| Pending {
                     out: o,
                     offset: offsets[i].unwrap_or(-1),
@@ -425,19 +534,34 @@ impl JoinRuntime {
         }
         // Through the later steps, as their left input.
         for s in first + 1..plan.steps.len() {
-            let joined: Vec<Row> = pending.iter().map(|p| self.concat(s - 1, &p.out)).collect();
-            let keys: Vec<Option<Key>> = match &plan.steps[s].left_key {
-                None => pending
+            let joined: Vec<Row> = pending
+                .iter()
+                .map(|p| self.concat(s - 1, &p.out))
+                .collect::<Result<_>>()?;
+            let stream_stream = matches!(self.operators[s], Operator::StreamStream(_));
+            let batch = match (&plan.steps[s].left_key, stream_stream) {
+                (None, false) => None,
+                _ => Some(Arc::new(rows_to_batch(
+                    &plan.steps[s].left_schema,
+                    &joined,
+                )?)),
+            };
+            let keys: Vec<Option<Key>> = match (&plan.steps[s].left_key, &batch) {
+                (Some(expr), Some(batch)) => keys(expr.evaluate(batch)?.into_array(joined.len())?)?,
+                _ => pending
                     .iter()
                     .map(|p| (!p.out.key.is_empty()).then(|| p.out.key.clone()))
                     .collect(),
-                Some(expr) => {
-                    let batch = rows_to_batch(&plan.steps[s].left_schema, &joined)?;
-                    keys(expr.evaluate(&batch)?.into_array(joined.len())?)?
-                }
             };
             let mut next = Vec::new();
-            for ((p, row), key) in pending.into_iter().zip(joined).zip(keys) {
+            for (i, ((p, row), key)) in pending.into_iter().zip(joined).zip(keys).enumerate() {
+                let row = match (&batch, stream_stream) {
+                    (Some(batch), true) => JRow::Ref(RowRef {
+                        batch: Arc::clone(batch),
+                        row: i as u32,
+                    }),
+                    _ => JRow::Values(row),
+                };
                 self.operators[s].process(
                     Input {
                         side: Side::Left,
@@ -448,7 +572,7 @@ impl JoinRuntime {
                         key_bytes: Vec::new(),
                     },
                     &mut out,
-                );
+                )?;
                 next.extend(out.drain(..).map(|o| Pending {
                     out: o,
                     offset: p.offset,
@@ -537,19 +661,19 @@ impl JoinRuntime {
 
     /// The concatenated row of step `s`'s output: its left input's columns, then its right
     /// input's, nulls for a padded side.
-    fn concat(&self, s: usize, out: &Output) -> Row {
+    fn concat(&self, s: usize, out: &Output<JRow>) -> Result<Row> {
         let left_width = self.left_widths[s];
         let right_nulls = &self.nulls[s + 1];
         let mut cells: Vec<ScalarValue> = Vec::with_capacity(left_width + right_nulls.len());
         match &out.left {
-            Some(l) => cells.extend(l.iter().cloned()),
+            Some(l) => l.extend_cells(&mut cells)?,
             None => cells.extend(self.padded_left[s].iter().cloned()),
         }
         match &out.right {
-            Some(r) => cells.extend(r.iter().cloned()),
+            Some(r) => r.extend_cells(&mut cells)?,
             None => cells.extend(right_nulls.iter().cloned()),
         }
-        Row::from(cells)
+        Ok(Row::from(cells))
     }
 
     /// The joined source's batch of the last step's outputs.
@@ -560,19 +684,37 @@ impl JoinRuntime {
         // A cell of an output's concatenated row, read from its sides without building it.
         let left_width = self.left_widths[last];
         let (padded_left, right_nulls) = (&self.padded_left[last], &self.nulls[last + 1]);
-        let cell = |p: &Pending, idx: usize| -> ScalarValue {
+        let cell = |p: &Pending, idx: usize| -> Result<ScalarValue> {
             if idx < left_width {
                 match &p.out.left {
-                    Some(l) => l[idx].clone(),
-                    None => padded_left[idx].clone(),
+                    Some(l) => l.cell(idx),
+                    None => Ok(padded_left[idx].clone()),
                 }
             } else {
                 match &p.out.right {
-                    Some(r) => r[idx - left_width].clone(),
-                    None => right_nulls[idx - left_width].clone(),
+                    Some(r) => r.cell(idx - left_width),
+                    None => Ok(right_nulls[idx - left_width].clone()),
                 }
             }
         };
+        // Rows of batches only (a stream-stream step's outputs): value columns are gathered
+        // from the batches column by column.
+        let is_ref = |r: &Option<JRow>| !matches!(r, Some(JRow::Values(_)));
+        fn as_ref(r: &Option<JRow>) -> Option<&RowRef> {
+            match r {
+                Some(JRow::Ref(r)) => Some(r),
+                _ => None,
+            }
+        }
+        let gathered = pending
+            .iter()
+            .all(|p| is_ref(&p.out.left) && is_ref(&p.out.right))
+            .then(|| {
+                (
+                    Gathered::of(pending.iter().map(|p| as_ref(&p.out.left))),
+                    Gathered::of(pending.iter().map(|p| as_ref(&p.out.right))),
+                )
+            });
         let key_count = plan.output.schema.key().len();
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
         for k in 0..key_count {
@@ -587,20 +729,42 @@ impl JoinRuntime {
         }
         for (j, &idx) in plan.value_index.iter().enumerate() {
             let dt = schema.field(key_count + j).data_type();
-            columns.push(array_of(pending.iter().map(|p| cell(p, idx)), dt)?);
+            let column = match &gathered {
+                Some((left, right)) => {
+                    let a = if idx < left_width {
+                        left.column(idx, &self.null_left[last][idx])?
+                    } else {
+                        let c = idx - left_width;
+                        right.column(c, &self.null_right[last][c])?
+                    };
+                    if a.data_type() == dt {
+                        a
+                    } else {
+                        datafusion::arrow::compute::cast(&a, dt)?
+                    }
+                }
+                None => array_of(
+                    pending
+                        .iter()
+                        .map(|p| cell(p, idx))
+                        .collect::<Result<Vec<_>>>()?
+                        .into_iter(),
+                    dt,
+                )?,
+            };
+            columns.push(column);
         }
         if plan.output.window.is_some() {
             let bound = |delta: usize| -> Int64Array {
                 pending
                     .iter()
                     .map(|p| {
-                        plan.window_index
-                            .iter()
-                            .flatten()
-                            .find_map(|&w| match cell(p, w + delta) {
+                        plan.window_index.iter().flatten().find_map(|&w| {
+                            match cell(p, w + delta).ok()? {
                                 ScalarValue::Int64(Some(v)) => Some(v),
                                 _ => None,
-                            })
+                            }
+                        })
                     })
                     .collect()
             };
@@ -703,4 +867,88 @@ fn int64_column(
         .downcast_ref::<Int64Array>()
         .ok_or_else(|| EngineError::Internal(format!("{name} is not BIGINT")))?;
     Ok(a.iter().collect())
+}
+
+/// Rows of batches, gathered for `interleave`: source 0 is an array of nulls, then each
+/// distinct batch.
+struct Gathered<'a> {
+    batches: Vec<&'a RecordBatch>,
+    indices: Vec<(usize, usize)>,
+}
+
+impl<'a> Gathered<'a> {
+    /// The sources of `rows` (`None`: the row of nulls).
+    fn of(rows: impl Iterator<Item = Option<&'a RowRef>>) -> Gathered<'a> {
+        let mut batches: Vec<&RecordBatch> = Vec::new();
+        let mut seen: HashMap<*const RecordBatch, usize> = HashMap::new();
+        let mut last: Option<(*const RecordBatch, usize)> = None;
+        let mut indices = Vec::with_capacity(rows.size_hint().0);
+        for r in rows {
+            let Some(r) = r else {
+                indices.push((0, 0));
+                continue;
+            };
+            let ptr = Arc::as_ptr(&r.batch);
+            let source = match last {
+                Some((p, source)) if p == ptr => source,
+                _ => {
+                    let source = *seen.entry(ptr).or_insert_with(|| {
+                        batches.push(&r.batch);
+                        batches.len()
+                    });
+                    last = Some((ptr, source));
+                    source
+                }
+            };
+            indices.push((source, r.row as usize));
+        }
+        Gathered { batches, indices }
+    }
+
+    /// Column `c` of the rows; `nulls` is a one-row array of nulls of its type.
+    fn column(&self, c: usize, nulls: &ArrayRef) -> Result<ArrayRef> {
+        let mut arrays: Vec<&dyn Array> = Vec::with_capacity(self.batches.len() + 1);
+        arrays.push(nulls.as_ref());
+        arrays.extend(self.batches.iter().map(|b| b.column(c).as_ref()));
+        Ok(datafusion::arrow::compute::interleave(
+            &arrays,
+            &self.indices,
+        )?)
+    }
+}
+
+/// One part of a stream-stream step's snapshot: records of one store, with keys of one length,
+/// as an Arrow IPC stream (see [`JoinRuntime::snapshot`]).
+fn encode_part(part: &[(u8, &Key, &RowRef, i64, u64)]) -> Result<Vec<u8>> {
+    use datafusion::arrow::array::{UInt64Array, UInt8Array};
+    use datafusion::arrow::datatypes::{Field, Schema};
+    let Some(first) = part.first() else {
+        return Ok(Vec::new());
+    };
+    let mut fields = vec![Field::new("store", DataType::UInt8, false)];
+    let mut columns: Vec<ArrayRef> = vec![Arc::new(UInt8Array::from(vec![first.0; part.len()]))];
+    for k in 0..first.1.len() {
+        let a = ScalarValue::iter_to_array(part.iter().map(|r| r.1[k].clone()))?;
+        fields.push(Field::new(format!("k{k}"), a.data_type().clone(), true));
+        columns.push(a);
+    }
+    fields.push(Field::new("ts", DataType::Int64, false));
+    columns.push(Arc::new(part.iter().map(|r| r.3).collect::<Int64Array>()));
+    fields.push(Field::new("seq", DataType::UInt64, false));
+    columns.push(Arc::new(part.iter().map(|r| r.4).collect::<UInt64Array>()));
+    let rows = Gathered::of(part.iter().map(|r| Some(r.2)));
+    for c in 0..first.2.batch.num_columns() {
+        let nulls = new_null_array(first.2.batch.column(c).data_type(), 1);
+        let a = rows.column(c, &nulls)?;
+        fields.push(Field::new(format!("c{c}"), a.data_type().clone(), true));
+        columns.push(a);
+    }
+    let schema = Arc::new(Schema::new(fields));
+    let batch = RecordBatch::try_new(Arc::clone(&schema), columns)?;
+    let mut bytes = Vec::new();
+    let mut writer = datafusion::arrow::ipc::writer::StreamWriter::try_new(&mut bytes, &schema)?;
+    writer.write(&batch)?;
+    writer.finish()?;
+    drop(writer);
+    Ok(bytes)
 }

@@ -40,13 +40,13 @@ pub enum Kind {
 
 /// One record entering a join.
 #[derive(Debug, Clone)]
-pub struct Input {
+pub struct Input<R = Row> {
     /// Its side.
     pub side: Side,
     /// The join key; `None` when the key (or the re-keying expression) is null.
     pub key: Option<Key>,
     /// The row; `None` for a null value (stream) or a tombstone (table).
-    pub row: Option<Row>,
+    pub row: Option<R>,
     /// The record's timestamp (event time).
     pub ts: i64,
     /// Foreign-key joins, left side only: the foreign key evaluated on `row` (`None` when null
@@ -63,14 +63,14 @@ pub struct Input {
 
 /// One output of a join.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Output {
+pub struct Output<R = Row> {
     /// The output key: the join key of a key join (for an outer row padded with nulls, the key
     /// of the side that has a row), the left table's key for a foreign-key join.
     pub key: Key,
     /// The left side's row (`None`: padded with nulls).
-    pub left: Option<Row>,
+    pub left: Option<R>,
     /// The right side's row (`None`: padded with nulls).
-    pub right: Option<Row>,
+    pub right: Option<R>,
     /// The output timestamp.
     pub ts: i64,
     /// A table join's tombstone for `key` (`left` and `right` are then `None`).

@@ -23,9 +23,9 @@ use super::join_ops::{Input, Key, Kind, Output, Row, Side};
 
 /// A join operator's state as plain data, for the changelog.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct JoinState {
+pub struct JoinState<R = Row> {
     /// Stored records: store number (operator-defined), key, row, timestamp, sequence number.
-    pub rows: Vec<(u8, Key, Option<Row>, i64, u64)>,
+    pub rows: Vec<(u8, Key, Option<R>, i64, u64)>,
     /// Operator-defined counters (stream times, next sequence number …).
     pub times: Vec<i64>,
 }
@@ -52,7 +52,7 @@ pub(crate) fn present_key(key: Option<Key>) -> Option<Key> {
 
 /// An output row of a non-tombstone join result: `this` is the row of the side that is left
 /// in the query when `this_left`, else right.
-fn joined(this_left: bool, key: Key, this: Row, other: Option<Row>, ts: i64) -> Output {
+fn joined<R>(this_left: bool, key: Key, this: R, other: Option<R>, ts: i64) -> Output<R> {
     let (left, right) = if this_left {
         (Some(this), other)
     } else {
@@ -69,10 +69,10 @@ fn joined(this_left: bool, key: Key, this: Row, other: Option<Row>, ts: i64) -> 
 
 /// One record of a window store.
 #[derive(Debug, Clone)]
-struct Stored {
+struct Stored<R> {
     ts: i64,
     seq: u64,
-    row: Row,
+    row: R,
 }
 
 /// When a stored record expires: ordered by (timestamp, sequence number).
@@ -110,15 +110,15 @@ impl Ord for Expiry {
 /// largest timestamp ever put (`AbstractRocksDBSegmentedBytesStore.getActualFrom`); a put that
 /// is already expired is dropped, and expired records are evicted as `observed` advances.
 #[derive(Debug)]
-struct WindowStore {
-    records: HashMap<Arc<[ScalarValue]>, VecDeque<Stored>>,
+struct WindowStore<R> {
+    records: HashMap<Arc<[ScalarValue]>, VecDeque<Stored<R>>>,
     /// Every stored record once, smallest (timestamp, sequence number) first.
     expiry: BinaryHeap<Reverse<Expiry>>,
     observed: i64,
 }
 
-impl WindowStore {
-    fn new() -> WindowStore {
+impl<R> WindowStore<R> {
+    fn new() -> WindowStore<R> {
         WindowStore {
             records: HashMap::new(),
             expiry: BinaryHeap::new(),
@@ -133,7 +133,7 @@ impl WindowStore {
         from: i64,
         to: i64,
         retention: i64,
-    ) -> impl Iterator<Item = &Stored> + '_ {
+    ) -> impl Iterator<Item = &Stored<R>> + '_ {
         let from = from.max(self.observed.saturating_sub(retention).saturating_add(1));
         let records = if from <= to {
             self.records.get(key)
@@ -149,7 +149,7 @@ impl WindowStore {
 
     /// Puts a record: advances the observed time, stores the record unless it has expired
     /// already, and evicts what has expired.
-    fn put(&mut self, key: Key, ts: i64, seq: u64, row: Row, retention: i64) {
+    fn put(&mut self, key: Key, ts: i64, seq: u64, row: R, retention: i64) {
         self.observed = self.observed.max(ts);
         let bound = self.observed.saturating_sub(retention);
         if ts > bound {
@@ -159,7 +159,7 @@ impl WindowStore {
     }
 
     /// Stores a record in (timestamp, sequence number) order.
-    fn insert(&mut self, key: Key, ts: i64, seq: u64, row: Row) {
+    fn insert(&mut self, key: Key, ts: i64, seq: u64, row: R) {
         let stored = Stored { ts, seq, row };
         let key = match self.records.get_key_value_mut(key.as_slice()) {
             Some((k, records)) => {
@@ -215,9 +215,9 @@ impl WindowStore {
 
 /// A record waiting in the outer buffer for its window to close.
 #[derive(Debug, Clone)]
-struct Pending {
+struct Pending<R> {
     key: Key,
-    row: Row,
+    row: R,
     /// The serialized key: orders records of equal timestamp and side in a sweep.
     key_bytes: Vec<u8>,
 }
@@ -231,7 +231,7 @@ struct Pending {
 /// record. Records with a null value are dropped; a record with a null key is padded at once
 /// on an outer side and dropped otherwise (§5.3).
 #[derive(Debug)]
-pub struct StreamStreamJoin {
+pub struct StreamStreamJoin<R = Row> {
     /// Per Kafka Streams side (0: its left, 1: its right): whether it is the query's left.
     is_left: [bool; 2],
     /// Per Kafka Streams side: whether its unmatched records are padded (outer).
@@ -248,11 +248,11 @@ pub struct StreamStreamJoin {
     /// (the spurious-results fix).
     buffered: bool,
     /// Per Kafka Streams side: its window store.
-    stores: [WindowStore; 2],
+    stores: [WindowStore<R>; 2],
     /// The outer buffer by (timestamp, Kafka Streams left side?, sequence number): the right
     /// side's records come first at equal timestamps; a sweep orders equal (timestamp, side)
     /// records by key bytes, then arrival.
-    pending: BTreeMap<(i64, bool, u64), Pending>,
+    pending: BTreeMap<(i64, bool, u64), Pending<R>>,
     /// The largest timestamp seen on either side.
     stream_time: i64,
     /// Kafka Streams' `TimeTracker.minTime`: a lower bound of the outer buffer's timestamps
@@ -262,7 +262,7 @@ pub struct StreamStreamJoin {
     next_seq: u64,
 }
 
-impl StreamStreamJoin {
+impl<R: Clone> StreamStreamJoin<R> {
     /// A stream-stream join of kind `kind` with `WITHIN (before_ms, after_ms)` and an optional
     /// GRACE PERIOD. Without one the legacy windows apply: grace `max(24h − 2·before, 0)` and
     /// rows padded with nulls at once. Negative durations count as 0.
@@ -305,7 +305,7 @@ impl StreamStreamJoin {
     }
 
     /// Applies one record; outputs go to `out` in emission order.
-    pub fn process(&mut self, input: Input, out: &mut Vec<Output>) {
+    pub fn process(&mut self, input: Input<R>, out: &mut Vec<Output<R>>) {
         let Input {
             side,
             key,
@@ -341,8 +341,8 @@ impl StreamStreamJoin {
             out.push(joined(
                 this_left,
                 key.clone(),
-                Arc::clone(&row),
-                Some(Arc::clone(&other.row)),
+                row.clone(),
+                Some(other.row.clone()),
                 ts.max(other.ts),
             ));
         }
@@ -350,12 +350,12 @@ impl StreamStreamJoin {
         self.next_seq += 1;
         if !matched && self.outer[i] {
             if !self.buffered || to < self.stream_time {
-                out.push(joined(this_left, key.clone(), Arc::clone(&row), None, ts));
+                out.push(joined(this_left, key.clone(), row.clone(), None, ts));
             } else {
                 self.min_time = self.min_time.min(ts);
                 let pending = Pending {
                     key: key.clone(),
-                    row: Arc::clone(&row),
+                    row: row.clone(),
                     key_bytes,
                 };
                 self.pending.insert((ts, i == 0, seq), pending);
@@ -367,7 +367,7 @@ impl StreamStreamJoin {
     /// Pads the outer buffer's records whose window has closed (§5.5,
     /// `emitNonJoinedOuterRecords`, unthrottled); `i` is the Kafka Streams side of the record
     /// being processed.
-    fn sweep(&mut self, i: usize, out: &mut Vec<Output>) {
+    fn sweep(&mut self, i: usize, out: &mut Vec<Output<R>>) {
         if self
             .min_time
             .saturating_add(self.after[i])
@@ -415,7 +415,7 @@ impl StreamStreamJoin {
             }
         }
         for run in closed.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
-            let mut records: Vec<(u64, Pending)> = run
+            let mut records: Vec<(u64, Pending<R>)> = run
                 .iter()
                 .filter_map(|k| self.pending.remove(k).map(|p| (k.2, p)))
                 .collect();
@@ -437,7 +437,7 @@ impl StreamStreamJoin {
     /// 2 and 3 the outer buffer's left and right records (their key followed by the key bytes as
     /// a `Binary` value); `times` is [stream time, left observed time, right observed time,
     /// outer-buffer minimum time, next sequence number].
-    pub fn export(&self) -> JoinState {
+    pub fn export(&self) -> JoinState<R> {
         let mut rows = Vec::with_capacity(self.stored_records());
         for (i, store) in self.stores.iter().enumerate() {
             let number = if self.is_left[i] {
@@ -447,7 +447,7 @@ impl StreamStreamJoin {
             };
             for (key, records) in &store.records {
                 for s in records {
-                    let row = Some(Arc::clone(&s.row));
+                    let row = Some(s.row.clone());
                     rows.push((number, key.to_vec(), row, s.ts, s.seq));
                 }
             }
@@ -461,7 +461,7 @@ impl StreamStreamJoin {
             let mut key = Vec::with_capacity(p.key.len() + 1);
             key.extend(p.key.iter().cloned());
             key.push(ScalarValue::Binary(Some(p.key_bytes.clone())));
-            rows.push((number, key, Some(Arc::clone(&p.row)), ts, seq));
+            rows.push((number, key, Some(p.row.clone()), ts, seq));
         }
         rows.sort_by_key(|r| (r.0, r.3, r.4));
         let observed = |side: Side| self.stores[self.ks_side(side)].observed;
@@ -479,7 +479,7 @@ impl StreamStreamJoin {
 
     /// Replaces the state with an exported one (rows of unknown stores, or without a row, are
     /// skipped).
-    pub fn import(&mut self, state: JoinState) {
+    pub fn import(&mut self, state: JoinState<R>) {
         let JoinState { mut rows, times } = state;
         let time = |n: usize, default: i64| times.get(n).copied().unwrap_or(default);
         for store in &mut self.stores {

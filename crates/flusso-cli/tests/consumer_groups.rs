@@ -225,17 +225,22 @@ async fn two_stream_consumers_split_four_partitions() {
     assert_eq!(set, expected, "missing or unknown records");
     assert!(counts.values().all(|&n| n == 1), "a record arrived twice");
 
-    // Each member commits what it consumed.
+    // Each member commits what it consumed. They all stay in the group until every one has
+    // committed: a member leaving would hand its partitions to the other, which would then
+    // commit its own (not yet fetched) positions of them.
+    let mut stopped = Vec::new();
     for m in members {
         let consumer = m.stop().await;
         consumer
             .commit_consumer_state(CommitMode::Sync)
             .expect("commit_consumer_state");
+        stopped.push(consumer);
     }
     assert_eq!(
         committed(&bs, group, topic),
         offsets(&[(0, 250), (1, 250), (2, 250), (3, 250)])
     );
+    drop(stopped);
 
     // A later member of the group gets only what is produced from now on.
     let more = produce(&bs, topic, 5, 250).await;

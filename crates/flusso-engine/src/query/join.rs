@@ -99,6 +99,43 @@ fn map_output<A, B>(o: Output<A>, f: impl Fn(A) -> B) -> Output<B> {
     }
 }
 
+/// The order in which batches read from several inputs go through a join: runs
+/// `(batch, start, end)` of rows, the smallest timestamp first across batches, a batch's rows in
+/// their order; on equal timestamps the earlier batch goes first (callers put tables first).
+/// `times` holds each batch's row timestamps.
+pub fn merge_runs(times: &[Vec<i64>]) -> Vec<(usize, usize, usize)> {
+    let mut runs = Vec::new();
+    let mut heads = vec![0usize; times.len()];
+    let head = |i: usize, heads: &[usize]| times[i].get(heads[i]).copied();
+    while let Some(best) = (0..times.len())
+        .filter(|&i| head(i, &heads).is_some())
+        .min_by_key(|&i| head(i, &heads))
+    {
+        let others = (0..times.len())
+            .filter(|&i| i != best)
+            .filter_map(|i| head(i, &heads))
+            .min()
+            .unwrap_or(i64::MAX);
+        let start = heads[best];
+        let mut end = start + 1;
+        while end < times[best].len() && times[best][end] <= others {
+            end += 1;
+        }
+        heads[best] = end;
+        runs.push((best, start, end));
+    }
+    runs
+}
+
+/// The ROWTIME of each row of a decoded batch (`i64::MIN` where null).
+pub fn row_times(batch: &RecordBatch) -> Vec<i64> {
+    batch
+        .column_by_name(crate::schema::ROWTIME)
+        .and_then(|a| a.as_any().downcast_ref::<Int64Array>())
+        .map(|a| a.iter().map(|t| t.unwrap_or(i64::MIN)).collect())
+        .unwrap_or_default()
+}
+
 /// One join step's operator.
 #[derive(Debug)]
 enum Operator {
@@ -951,4 +988,24 @@ fn encode_part(part: &[(u8, &Key, &RowRef, i64, u64)]) -> Result<Vec<u8>> {
     writer.finish()?;
     drop(writer);
     Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge_runs;
+
+    #[test]
+    fn join_merge_runs_orders_by_time_then_input() {
+        // Input 0 (a table, first on ties) and input 1 (a stream).
+        let times = vec![vec![1, 5, 5, 9], vec![0, 5, 6, 7, 10]];
+        let runs = merge_runs(&times);
+        assert_eq!(
+            runs,
+            vec![(1, 0, 1), (0, 0, 3), (1, 1, 4), (0, 3, 4), (1, 4, 5)]
+        );
+        // Every row once, each input's rows in order.
+        let rows: usize = runs.iter().map(|(_, s, e)| e - s).sum();
+        assert_eq!(rows, 9);
+        assert!(merge_runs(&[vec![], vec![]]).is_empty());
+    }
 }

@@ -349,55 +349,27 @@ impl PersistentQuery {
     /// as Kafka Streams picks among its partitions); returns how many records were read.
     async fn step_join(&self, partitions: Vec<(i32, i64)>) -> Result<usize> {
         let mut total = 0;
-        let mut inputs: Vec<(i32, i64, scan::Decoded, Vec<i64>)> = Vec::new();
+        let mut inputs: Vec<(i32, i64, scan::Decoded)> = Vec::new();
         for (slot, offset) in partitions {
             let Some((last, records)) = self.fetch_slot(slot, offset).await? else {
                 continue;
             };
             total += records.len();
             let decoded = self.decode(slot, &records).await?;
-            let times: Vec<i64> = decoded
-                .batch
-                .column_by_name(crate::schema::ROWTIME)
-                .and_then(|a| {
-                    a.as_any()
-                        .downcast_ref::<datafusion::arrow::array::Int64Array>()
-                })
-                .map(|a| a.iter().map(|t| t.unwrap_or(i64::MIN)).collect())
-                .unwrap_or_default();
-            inputs.push((slot, last, decoded, times));
+            inputs.push((slot, last, decoded));
         }
-        let mut heads = vec![0usize; inputs.len()];
-        loop {
-            let head_ts = |i: usize, heads: &[usize]| inputs[i].3.get(heads[i]).copied();
-            let Some(best) = (0..inputs.len())
-                .filter(|&i| head_ts(i, &heads).is_some())
-                .min_by_key(|&i| head_ts(i, &heads))
-            else {
-                break;
-            };
-            let others = (0..inputs.len())
-                .filter(|&i| i != best)
-                .filter_map(|i| head_ts(i, &heads))
-                .min()
-                .unwrap_or(i64::MAX);
-            let start = heads[best];
-            let times = &inputs[best].3;
-            let mut end = start + 1;
-            while end < times.len() && times[end] <= others {
-                end += 1;
-            }
-            heads[best] = end;
-            let (slot, _, decoded, _) = &inputs[best];
-            let run = scan::Decoded {
-                batch: decoded.batch.slice(start, end - start),
-                tombstone: decoded.tombstone[start..end].to_vec(),
-                errors: Vec::new(),
-            };
-            let out = self.process_decoded(*slot, &[], run).await?;
+        let times: Vec<Vec<i64>> = inputs
+            .iter()
+            .map(|(_, _, d)| join::row_times(&d.batch))
+            .collect();
+        for (i, start, end) in join::merge_runs(&times) {
+            let (slot, _, decoded) = &inputs[i];
+            let out = self
+                .process_decoded(*slot, &[], decoded.slice(start, end))
+                .await?;
             self.produce_out(out).await?;
         }
-        for (slot, last, _, _) in &inputs {
+        for (slot, last, _) in &inputs {
             self.positions.lock().insert(*slot, last + 1);
         }
         Ok(total)

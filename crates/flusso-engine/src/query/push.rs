@@ -103,8 +103,13 @@ async fn run(
         Some(j) => Some(super::join::JoinRuntime::new(Arc::clone(j))?),
         None => None,
     };
+    let tables = joiner
+        .as_ref()
+        .map(|j| j.table_inputs())
+        .unwrap_or_default();
     loop {
         let mut read = 0;
+        let mut fetched: Vec<(i32, i32, scan::Decoded)> = Vec::new();
         for (slot, offset) in positions.clone() {
             let (topic, partition) = plan.slot_topic(slot);
             let records = log.fetch(topic, partition, offset, 1 << 20).await?;
@@ -114,13 +119,29 @@ async fn run(
             read += records.len();
             positions.insert(slot, last + 1);
             let (source, scan_schema) = plan.slot_source(slot);
-            let mut decoded = scan::decode(source, scan_schema, partition, &records)
+            let decoded = scan::decode(source, scan_schema, partition, &records)
                 .map_err(EngineError::Execution)?;
             for e in &decoded.errors {
                 processing_log
                     .deserialization_error(id, topic, partition, e)
                     .await;
             }
+            fetched.push((slot, partition, decoded));
+        }
+        if joiner.is_some() {
+            // A join's inputs go through in timestamp order across inputs, tables first on
+            // ties, as a persistent query's do.
+            fetched.sort_by_key(|(slot, _, _)| !tables.contains(&super::join::unslot(*slot).0));
+            let times: Vec<Vec<i64>> = fetched
+                .iter()
+                .map(|(_, _, d)| super::join::row_times(&d.batch))
+                .collect();
+            fetched = super::join::merge_runs(&times)
+                .into_iter()
+                .map(|(i, start, end)| (fetched[i].0, fetched[i].1, fetched[i].2.slice(start, end)))
+                .collect();
+        }
+        for (slot, partition, mut decoded) in fetched {
             if let Some(joiner) = joiner.as_mut() {
                 let joined = joiner.process(
                     super::join::unslot(slot).0,

@@ -39,6 +39,17 @@ pub struct Decoded {
     pub errors: Vec<DecodeError>,
 }
 
+impl Decoded {
+    /// Rows `start..end`, without the errors.
+    pub fn slice(&self, start: usize, end: usize) -> Decoded {
+        Decoded {
+            batch: self.batch.slice(start, end - start),
+            tombstone: self.tombstone[start..end].to_vec(),
+            errors: Vec::new(),
+        }
+    }
+}
+
 /// Decodes records of one partition of `source` into the scan schema.
 pub fn decode(
     source: &Source,

@@ -162,7 +162,7 @@ fn entity(
             if let Value::Object(o) = &mut e {
                 // `@type` first, then the statement, as ksqlDB orders them.
                 let mut out = serde_json::Map::new();
-                if let Some(t) = o.remove("@type") {
+                if let Some(t) = o.shift_remove("@type") {
                     out.insert("@type".into(), t);
                 }
                 out.insert("statementText".into(), json!(text));

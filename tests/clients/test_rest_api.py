@@ -477,17 +477,62 @@ def test_show_functions(flusso):
         assert by_name[name]["type"] == "SCALAR", by_name.get(name)
         assert "category" in by_name[name]
     assert list(by_name) == sorted(by_name)
+    assert by_name["ABS"]["category"] == "MATHEMATICAL"
+    assert by_name["FORMAT_DATE"]["category"] == "DATE / TIME"
+    assert by_name["COUNT"] == {"name": "COUNT", "type": "AGGREGATE", "category": "AGGREGATE"}
+    assert by_name["EXPLODE"] == {"name": "EXPLODE", "type": "TABLE", "category": "TABLE"}
 
 
-@pytest.mark.xfail(strict=True, reason="DESCRIBE FUNCTION lists no variants ('functions': [])")
 def test_describe_function(flusso):
     (e,) = ksql(flusso, "DESCRIBE FUNCTION ABS;")
     assert e["@type"] == "describe_function"
+    assert e["statementText"] == "DESCRIBE FUNCTION ABS;"
     assert e["name"] == "ABS"
     assert e["type"] == "SCALAR"
+    assert e["path"] == "internal"
+    assert e["description"].startswith("Returns the absolute value of its argument.")
+    for key in ("author", "version"):
+        assert isinstance(e[key], str)
     assert e["functions"], e
     for variant in e["functions"]:
         assert "arguments" in variant and "returnType" in variant
+        assert isinstance(variant["description"], str)
+        assert variant["argumentTypes"] == [a["type"] for a in variant["arguments"]]
+    assert [(v["argumentTypes"], v["returnType"]) for v in e["functions"]] == [
+        (["INT"], "INT"), (["BIGINT"], "BIGINT"), (["DOUBLE"], "DOUBLE"),
+        (["DECIMAL"], "DECIMAL")]
+    assert e["functions"][0]["arguments"] == [
+        {"name": "val", "type": "INT", "description": "", "isVariadic": False}]
+
+    # a variadic argument gives the type of each value
+    (e,) = ksql(flusso, "describe function concat;")
+    assert e["name"] == "CONCAT"
+    assert {"name": "inputs", "type": "VARCHAR", "isVariadic": True,
+            "description": "The varchar fields to concatenate"} in e["functions"][0]["arguments"]
+
+    # an aggregate: several variants, its column arguments named val1, val2, ...
+    (e,) = ksql(flusso, "DESCRIBE FUNCTION COUNT;")
+    assert (e["name"], e["type"]) == ("COUNT", "AGGREGATE")
+    assert e["functions"][0]["arguments"][0]["name"] == "val1"
+    assert e["functions"][0]["returnType"] == "BIGINT"
+    (e,) = ksql(flusso, "DESCRIBE FUNCTION sum;")
+    assert e["type"] == "AGGREGATE"
+    assert sorted(v["returnType"] for v in e["functions"]) == ["BIGINT", "DECIMAL", "DOUBLE", "INT"]
+    (e,) = ksql(flusso, "DESCRIBE FUNCTION TOPK;")
+    assert [a["name"] for a in e["functions"][0]["arguments"]] == ["val1", "val2", "k"]
+    assert [a["isVariadic"] for a in e["functions"][0]["arguments"]] == [False, True, False]
+
+    # a table function
+    (e,) = ksql(flusso, "DESCRIBE FUNCTION EXPLODE;")
+    assert (e["name"], e["type"]) == ("EXPLODE", "TABLE")
+    assert e["functions"][0]["argumentTypes"] == ["ARRAY<T>"]
+    assert e["functions"][0]["returnType"] == "T"
+
+    # an unknown function: refused while validating the request, with the name as typed
+    status, body = ksql_raw(flusso, "DESCRIBE FUNCTION no_such_fn;")
+    assert_error(status, body, 40000)
+    assert body == {"@type": "generic_error", "error_code": 40000,
+                    "message": "Can't find any functions with the name 'no_such_fn'"}
 
 
 def test_show_types(flusso):

@@ -14,6 +14,10 @@ pub enum EngineError {
     /// The statement parses but cannot be executed as written (unknown source, bad type, ...).
     #[error("{0}")]
     Statement(String),
+    /// The request is refused as a whole, as ksqlDB refuses it while validating its
+    /// statements (a generic 400 error, without the statement).
+    #[error("{0}")]
+    Request(String),
     /// A record could not be processed at run time.
     #[error("{0}")]
     Execution(String),

@@ -108,7 +108,10 @@ async fn run(state: &AppState, body: &[u8]) -> Result<Vec<Value>, ApiError> {
             .engine()
             .execute_statement(statement, &mut session)
             .await
-            .map_err(|e| ApiError::statement(e.to_string(), &text, entities.clone()))?;
+            .map_err(|e| match e {
+                EngineError::Request(m) => ApiError::bad_request(m),
+                e => ApiError::statement(e.to_string(), &text, entities.clone()),
+            })?;
         let result = match (&statement.kind, result) {
             (
                 StatementKind::Show {
@@ -162,7 +165,7 @@ fn entity(
             if let Value::Object(o) = &mut e {
                 // `@type` first, then the statement, as ksqlDB orders them.
                 let mut out = serde_json::Map::new();
-                if let Some(t) = o.remove("@type") {
+                if let Some(t) = o.shift_remove("@type") {
                     out.insert("@type".into(), t);
                 }
                 out.insert("statementText".into(), json!(text));

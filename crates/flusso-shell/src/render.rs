@@ -1155,6 +1155,38 @@ mod tests {
     }
 
     #[test]
+    fn function_description_of_several_variants() {
+        // No author or version line when empty; no description line for an argument or a
+        // variant without one.
+        let e = json!({"@type":"describe_function","name":"COUNT","author":"","version":"",
+            "description":"Counts records by key.","path":"internal","type":"AGGREGATE",
+            "functions":[
+            {"arguments":[{"name":"val1","type":"T","description":"","isVariadic":false}],
+             "returnType":"BIGINT","description":""},
+            {"arguments":[{"name":"val1","type":"INT","description":"","isVariadic":false},
+                          {"name":"val2","type":"ANY","description":"","isVariadic":true},
+                          {"name":"k","type":"INT","description":"How many","isVariadic":false}],
+             "returnType":"ARRAY<S>","description":"Top k."}]});
+        let expected = concat!(
+            "\n",
+            "Name        : COUNT\n",
+            "Overview    : Counts records by key.\n",
+            "Type        : AGGREGATE\n",
+            "Jar         : internal\n",
+            "Variations  : \n",
+            "\n",
+            "\tVariation   : COUNT(val1 T)\n",
+            "\tReturns     : BIGINT\n",
+            "\n",
+            "\tVariation   : COUNT(val1 INT, val2 ANY[], k INT)\n",
+            "\tReturns     : ARRAY<S>\n",
+            "\tDescription : Top k.\n",
+            "\tk           : How many\n",
+        );
+        assert_eq!(one(e), expected);
+    }
+
+    #[test]
     fn types_variables_terminate_warning() {
         let e = json!({"@type":"type_list","types":{
             "typeB":{"type":"ARRAY","memberSchema":{"type":"STRING"}},

@@ -284,7 +284,7 @@ impl Engine {
             StatementKind::Terminate(target) => self.terminate(target).await?,
             StatementKind::Pause(target) => return self.pause(target, true),
             StatementKind::Resume(target) => return self.pause(target, false),
-            other => return self.show(other, session).await,
+            other => return self.show(other, ctx.text, session).await,
         };
         if !self.inner.replaying.load(Ordering::Relaxed) {
             if let Some(start) = result.1 {

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use super::{Engine, Session};
 use crate::catalog::{Source, WindowInfo};
 use crate::error::{EngineError, Result};
+use crate::functions::catalog as function_catalog;
 use crate::schema::ColumnKind;
 use crate::types::SqlType;
 
@@ -252,6 +253,7 @@ impl Engine {
     pub(super) async fn show(
         &self,
         kind: &StatementKind,
+        text: &str,
         session: &Session,
     ) -> Result<StatementResult> {
         let catalog = self.catalog();
@@ -358,12 +360,10 @@ impl Engine {
                     })
                 }
                 ShowTarget::Functions => {
-                    let mut functions: Vec<Value> = crate::functions::names()
-                        .into_iter()
-                        .map(|n| json!({"name": n, "type": "SCALAR", "category": ""}))
-                        .chain(crate::udaf::NAMES.iter().map(
-                            |n| json!({"name": n, "type": "AGGREGATE", "category": "AGGREGATE"}),
-                        ))
+                    let mut functions: Vec<Value> = function_catalog::all()
+                        .map(|(kind, f)| {
+                            json!({"name": f.name, "type": kind.as_str(), "category": f.category})
+                        })
                         .collect();
                     functions.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
                     json!({"@type": "function_names", "functions": functions})
@@ -410,24 +410,28 @@ impl Engine {
             }
             StatementKind::DescribeFunction { name } => {
                 let upper = name.to_uppercase();
-                let aggregate = crate::udaf::is_aggregate(&upper);
-                if !aggregate
-                    && !crate::functions::names().contains(&upper.as_str())
-                    && crate::planner::registry::lookup(&upper).is_none()
-                {
-                    return Err(EngineError::statement(format!(
-                        "Can't find any functions with the name '{upper}'"
-                    )));
-                }
+                let (kind, description, variants) = match function_catalog::lookup(&upper) {
+                    Some((kind, f)) => (kind, f.description, f.variants),
+                    // A function the embedding program added: no description to give.
+                    None if crate::planner::registry::lookup(&upper).is_some() => {
+                        (function_catalog::Kind::Scalar, "", &[][..])
+                    }
+                    None => {
+                        return Err(EngineError::Request(format!(
+                            "Can't find any functions with the name '{}'",
+                            spelled_name(text, name)
+                        )))
+                    }
+                };
                 json!({
                     "@type": "describe_function",
                     "name": upper,
-                    "description": "",
+                    "description": description,
                     "author": "Flusso",
                     "version": env!("CARGO_PKG_VERSION"),
                     "path": "internal",
-                    "functions": [],
-                    "type": if aggregate { "AGGREGATE" } else { "SCALAR" },
+                    "functions": variants.iter().map(variant_json).collect::<Vec<_>>(),
+                    "type": kind.as_str(),
                 })
             }
             StatementKind::ExplainQueryId(id) => {
@@ -446,6 +450,41 @@ impl Engine {
         };
         Ok(StatementResult::Entity(entity))
     }
+}
+
+/// One variant as ksqlDB's `FunctionInfo`: its arguments, return type and description, and
+/// `argumentTypes`, the older list of the argument types alone.
+fn variant_json(v: &function_catalog::Variant) -> Value {
+    let arguments: Vec<Value> = v
+        .args
+        .iter()
+        .map(|a| {
+            json!({
+                "name": a.name,
+                "type": a.sql_type,
+                "description": a.description,
+                "isVariadic": a.variadic,
+            })
+        })
+        .collect();
+    let types: Vec<&str> = v.args.iter().map(|a| a.sql_type).collect();
+    json!({
+        "arguments": arguments,
+        "returnType": v.returns,
+        "description": v.description,
+        "argumentTypes": types,
+    })
+}
+
+/// The function name of `DESCRIBE FUNCTION` as the statement spells it (ksqlDB's error quotes
+/// it as typed), or `parsed` when the text does not end with it.
+fn spelled_name<'a>(text: &'a str, parsed: &'a str) -> &'a str {
+    text.trim()
+        .trim_end_matches(';')
+        .split_whitespace()
+        .last()
+        .filter(|w| w.eq_ignore_ascii_case(parsed))
+        .unwrap_or(parsed)
 }
 
 fn statement_name(kind: &StatementKind) -> &'static str {

@@ -157,7 +157,8 @@ fn rounding(name: &str, c: &Call) -> Result<Expr, String> {
         });
     }
     if c.is(0, Integral) && !with_places {
-        let ret = if name == "TRUNC" && c.is(0, Bigint) {
+        // ROUND and TRUNC of an INT or BIGINT give a BIGINT (ksqlDB's `Long round(int)`).
+        let ret = if matches!(name, "ROUND" | "TRUNC") {
             DataType::Int64
         } else {
             super::udf::normal(&t)

@@ -6,6 +6,7 @@
 //! 1-based indexes, Java string semantics). A failure while evaluating a row gives NULL, as
 //! ksqlDB logs the error and writes NULL for the expression.
 
+pub(crate) mod catalog;
 mod collections;
 mod conditional;
 mod datetime;
@@ -66,3 +67,10 @@ pub(crate) fn names() -> Vec<&'static str> {
     all.dedup();
     all
 }
+
+/// The higher-order functions over arrays, which the planner builds from their lambda argument
+/// (`TRANSFORM(arr, x => x + 1)`), so [`scalar_call`] never sees them.
+pub(crate) const LAMBDA_NAMES: &[&str] = &["FILTER", "TRANSFORM"];
+
+/// The table functions, which the planner expands into one row per element.
+pub(crate) const TABLE_NAMES: &[&str] = &["EXPLODE"];

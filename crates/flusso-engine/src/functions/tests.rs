@@ -171,7 +171,15 @@ fn math() {
         (DataType::Int64, vec![some("2"), None])
     );
     assert_eq!(first("ROUND", vec![ident("D"), lit(0i32)]), some("2.0"));
+    // math.json "trunc - integer": ROUND and TRUNC of an INT give a BIGINT, ABS an INT.
+    for f in ["ROUND", "TRUNC"] {
+        assert_eq!(
+            eval(f, vec![ident("I")]),
+            (DataType::Int64, vec![some("-1"), None])
+        );
+    }
     assert_eq!(first("ABS", vec![ident("I")]), some("1"));
+    assert_eq!(eval("ABS", vec![ident("I")]).0, DataType::Int32);
     assert_eq!(eval("SIGN", vec![ident("D")]).0, DataType::Int32);
     assert_eq!(first("SQRT", vec![ident("L")]), some("3.0"));
     let dec = Expr::Literal(ScalarValue::Decimal128(Some(-32), 2, 1), None);

@@ -810,7 +810,7 @@ impl ExprTranslator<'_> {
             FunctionArguments::None => &[],
             FunctionArguments::Subquery(_) => return Err(unsupported("subquery")),
         };
-        if matches!(name.as_str(), "TRANSFORM" | "FILTER") {
+        if crate::functions::LAMBDA_NAMES.contains(&name.as_str()) {
             if let Some(e) = self.array_lambda(&name, list)? {
                 return Ok(e);
             }

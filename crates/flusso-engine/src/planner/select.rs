@@ -326,7 +326,11 @@ pub(super) fn plan_select_in(
             }
             SelectItem::Expr { expr, alias } => {
                 let exploded = match expr {
-                    SqlExpr::Function(f) if f.name.to_string().eq_ignore_ascii_case("EXPLODE") => {
+                    SqlExpr::Function(f)
+                        if crate::functions::TABLE_NAMES
+                            .iter()
+                            .any(|t| f.name.to_string().eq_ignore_ascii_case(t)) =>
+                    {
                         match &f.args {
                             sqlparser::ast::FunctionArguments::List(l) if l.args.len() == 1 => {
                                 match &l.args[0] {

@@ -168,6 +168,8 @@ pub struct Aggregator {
     pending: BTreeMap<(i64, i64), Vec<Update>>,
     /// Highest timestamp of the updates seen by `EMIT FINAL`'s buffer.
     suppress_time: i64,
+    /// Highest window start of the updates seen by `EMIT FINAL`'s buffer.
+    suppress_start: i64,
     /// Groups changed since the last [`Aggregator::take_dirty`].
     dirty: HashSet<(GroupKey, Option<Window>)>,
     /// Table sources' keys whose contribution changed since the last
@@ -193,6 +195,7 @@ impl Aggregator {
             stream_time: i64::MIN,
             pending: BTreeMap::new(),
             suppress_time: i64::MIN,
+            suppress_start: i64::MIN,
             dirty: HashSet::new(),
             dirty_contributions: HashSet::new(),
             late: 0,
@@ -553,6 +556,7 @@ impl Aggregator {
             let Some((start, end)) = u.window else {
                 continue;
             };
+            self.suppress_start = self.suppress_start.max(start);
             let held = self.pending.entry((end, start)).or_default();
             let at = held.iter().position(|h| h.key == u.key);
             match (at, u.results.is_some()) {
@@ -578,9 +582,20 @@ impl Aggregator {
                 self.plan.window.map(|w| w.shape),
                 Some(WindowShape::Session { .. })
             );
+            // The final results are read from the window store, which keeps windows by start: a
+            // window that started more than its size and grace before the latest window start
+            // is past the store's retention when the results are read.
+            let horizon = self
+                .suppress_start
+                .saturating_sub(end - held.first().and_then(|u| u.window).map_or(end, |w| w.0))
+                .saturating_sub(grace);
             out.extend(
                 held.into_iter()
-                    .filter(|u| sessions || self.lookup(&u.key, u.window).is_some())
+                    .filter(|u| {
+                        sessions
+                            || (self.lookup(&u.key, u.window).is_some()
+                                && u.window.is_some_and(|w| w.0 >= horizon))
+                    })
                     .map(|u| Update { offset: -1, ..u }),
             );
         }

@@ -27,8 +27,11 @@ pub struct AggregateComparison {
     pub streaming_secs: f64,
     /// Groups the streaming operator holds at the end.
     pub streaming_groups: usize,
-    /// Seconds DataFusion took for the batch query.
+    /// Seconds DataFusion took for the batch query on one core (one partition).
     pub batch_secs: f64,
+    /// Seconds DataFusion took for the batch query with its default configuration (as many
+    /// partitions as the machine has cores).
+    pub batch_secs_all_cores: f64,
     /// Rows of the batch query's result.
     pub batch_groups: usize,
 }
@@ -61,19 +64,29 @@ impl Engine {
         let streaming_groups = state.len();
         let _ = updates;
 
-        // Batch: DataFusion over the same batches.
-        let ctx = SessionContext::new();
-        let table = MemTable::try_new(schema, vec![batches])?;
-        ctx.register_table("t", Arc::new(table))?;
-        let t0 = Instant::now();
-        let result = ctx.sql(batch_sql).await?.collect().await?;
-        let batch_secs = t0.elapsed().as_secs_f64();
-        let batch_groups = result.iter().map(|b| b.num_rows()).sum();
+        // Batch: DataFusion over the same batches, with its default configuration (the work
+        // spread over the machine's cores), then on one core as the streaming operator runs.
+        let table = Arc::new(MemTable::try_new(schema, vec![batches])?);
+        let mut timings = Vec::new();
+        let mut batch_groups = 0;
+        for config in [
+            datafusion::prelude::SessionConfig::new(),
+            datafusion::prelude::SessionConfig::new().with_target_partitions(1),
+        ] {
+            let ctx = SessionContext::new_with_config(config);
+            ctx.register_table("t", Arc::clone(&table) as _)?;
+            let t0 = Instant::now();
+            let result = ctx.sql(batch_sql).await?.collect().await?;
+            timings.push(t0.elapsed().as_secs_f64());
+            batch_groups = result.iter().map(|b| b.num_rows()).sum();
+        }
+        let (batch_secs_all_cores, batch_secs) = (timings[0], timings[1]);
         Ok(AggregateComparison {
             rows,
             streaming_secs,
             streaming_groups,
             batch_secs,
+            batch_secs_all_cores,
             batch_groups,
         })
     }

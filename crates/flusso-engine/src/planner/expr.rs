@@ -795,6 +795,18 @@ impl ExprTranslator<'_> {
         if from == to {
             return Ok(e);
         }
+        // `STRUCT()` is a struct of the target type with every field null.
+        if let (DataType::Struct(empty), DataType::Struct(fields)) = (&from, &to) {
+            if empty.is_empty() && matches!(e, Expr::Literal(..)) {
+                let columns = fields
+                    .iter()
+                    .map(|f| datafusion::arrow::array::new_null_array(f.data_type(), 1))
+                    .collect();
+                let array =
+                    datafusion::arrow::array::StructArray::try_new(fields.clone(), columns, None)?;
+                return Ok(lit(ScalarValue::Struct(Arc::new(array))));
+            }
+        }
         if matches!(target, SqlType::String) {
             if let DataType::Float64 | DataType::Float32 = from {
                 return Ok(crate::planner::udfs::double_to_string().call(vec![e]));
@@ -875,7 +887,10 @@ impl ExprTranslator<'_> {
                     args.push(v);
                 }
                 if args.is_empty() {
-                    return Err(unsupported("STRUCT()"));
+                    // An empty struct: read as a struct of any type with every field null.
+                    return Ok(lit(ScalarValue::Struct(Arc::new(
+                        datafusion::arrow::array::StructArray::new_empty_fields(1, None),
+                    ))));
                 }
                 Ok(datafusion::functions::core::expr_fn::named_struct(args))
             }

@@ -573,7 +573,7 @@ impl Aggregator {
             if end + grace > self.suppress_time {
                 break;
             }
-            let Some((_, held)) = self.pending.pop_first() else {
+            let Some(((_, start), held)) = self.pending.pop_first() else {
                 break;
             };
             // A time window past its retention is gone, and not released (its store no longer
@@ -587,15 +587,12 @@ impl Aggregator {
             // is past the store's retention when the results are read.
             let horizon = self
                 .suppress_start
-                .saturating_sub(end - held.first().and_then(|u| u.window).map_or(end, |w| w.0))
+                .saturating_sub(end - start)
                 .saturating_sub(grace);
+            let retained = sessions || start >= horizon;
             out.extend(
                 held.into_iter()
-                    .filter(|u| {
-                        sessions
-                            || (self.lookup(&u.key, u.window).is_some()
-                                && u.window.is_some_and(|w| w.0 >= horizon))
-                    })
+                    .filter(|u| retained && (sessions || self.lookup(&u.key, u.window).is_some()))
                     .map(|u| Update { offset: -1, ..u }),
             );
         }

@@ -527,12 +527,12 @@ fn suite(args: SuiteArgs) -> anyhow::Result<()> {
                         r.events,
                         r.events_per_sec(),
                         r.per_core(),
-                        t.map_or("—".into(), |t| t.to_string()),
-                        t.map_or("—".into(), |t| format!("{:.2}", r.per_core() / t as f64)),
+                        t.map_or_else(|| "—".into(), |t| t.to_string()),
+                        t.map_or_else(|| "—".into(), |t| format!("{:.2}", r.per_core() / t as f64)),
                         r.latency
-                            .map_or("—".into(), |(a, b, _)| format!("{a:.1} / {b:.1} ms")),
+                            .map_or_else(|| "—".into(), |(a, b, _)| format!("{a:.1} / {b:.1} ms")),
                         r.peak_rss
-                            .map_or("—".into(), |m| format!("{:.0} MB", m as f64 / 1e6)),
+                            .map_or_else(|| "—".into(), |m| format!("{:.0} MB", m as f64 / 1e6)),
                         r.outputs
                     )
                 }

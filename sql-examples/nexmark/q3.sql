@@ -5,7 +5,8 @@
 -- keyed by id (the person topic's key) and each auction looks its seller up when it arrives: the
 -- stream-table join of ksqlDB. The generator creates a person before any auction names it as
 -- seller, except the few sellers drawn up to 10 persons ahead of the newest; those auctions
--- (about 0.2%) find no seller and produce nothing. ksqlDB's join must select the join key
+-- (about one in 400, more while fewer than 1,000 persons exist) find no seller and produce
+-- nothing. ksqlDB's join must select the join key
 -- (`a.seller`). Filters on the auction side and the seller's state are applied after the join,
 -- as WHERE on a join is.
 

@@ -1,5 +1,6 @@
 //! The `flusso` binary: `flusso server` (the default) runs the embedded log and the HTTP API;
-//! `flusso bench log` measures the log.
+//! `flusso bench log` measures the log; `flusso nexmark` generates Nexmark's events and runs its
+//! queries.
 
 mod bench;
 mod bench_agg;
@@ -8,6 +9,7 @@ mod bench_join;
 mod bench_rest;
 mod bench_sql;
 mod config;
+mod nexmark;
 
 mod qtt;
 
@@ -44,6 +46,11 @@ enum Command {
         #[command(subcommand)]
         what: bench::BenchCommand,
     },
+    /// Nexmark: generate its events, run its queries and measure them.
+    Nexmark {
+        #[command(subcommand)]
+        what: nexmark::NexmarkCommand,
+    },
     /// Run ksqlDB's query-validation (QTT) files against Flusso.
     Qtt(qtt::QttArgs),
     /// The interactive SQL shell (ksqlDB's CLI), talking to a server over HTTP.
@@ -58,6 +65,10 @@ fn main() -> anyhow::Result<()> {
         Some(Command::Bench { what }) => {
             init_tracing("warn");
             bench::run(what)
+        }
+        Some(Command::Nexmark { what }) => {
+            init_tracing("warn,rdkafka=off,librdkafka=off");
+            nexmark::run(what)
         }
         Some(Command::Qtt(args)) => {
             init_tracing("error,rdkafka=off,librdkafka=off");

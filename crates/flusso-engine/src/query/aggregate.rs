@@ -42,6 +42,14 @@ use crate::udaf::Accumulator;
 /// A group's values (the grouping expressions).
 pub type GroupKey = Vec<ScalarValue>;
 
+/// `EMIT FINAL`'s buffer for one window: the latest update per group, in the order the groups
+/// first came (a withdrawn group leaves a hole), found by key without a scan.
+#[derive(Debug, Default)]
+struct Held {
+    updates: Vec<Option<Update>>,
+    index: HashMap<GroupKey, usize>,
+}
+
 /// A window: start and end, ms.
 pub type Window = (i64, i64);
 
@@ -165,7 +173,7 @@ pub struct Aggregator {
     stream_time: i64,
     /// `EMIT FINAL`: windows updated and not yet emitted, by window end.
     /// Each window's latest update per group.
-    pending: BTreeMap<(i64, i64), Vec<Update>>,
+    pending: BTreeMap<(i64, i64), Held>,
     /// Highest timestamp of the updates seen by `EMIT FINAL`'s buffer.
     suppress_time: i64,
     /// Highest window start of the updates seen by `EMIT FINAL`'s buffer.
@@ -558,12 +566,15 @@ impl Aggregator {
             };
             self.suppress_start = self.suppress_start.max(start);
             let held = self.pending.entry((end, start)).or_default();
-            let at = held.iter().position(|h| h.key == u.key);
-            match (at, u.results.is_some()) {
-                (Some(i), true) => held[i] = u,
-                (None, true) => held.push(u),
+            match (held.index.get(&u.key).copied(), u.results.is_some()) {
+                (Some(i), true) => held.updates[i] = Some(u),
+                (None, true) => {
+                    held.index.insert(u.key.clone(), held.updates.len());
+                    held.updates.push(Some(u));
+                }
                 (Some(i), false) => {
-                    held.remove(i);
+                    held.index.remove(&u.key);
+                    held.updates[i] = None;
                 }
                 (None, false) => {}
             }
@@ -591,7 +602,9 @@ impl Aggregator {
                 .saturating_sub(grace);
             let retained = sessions || start >= horizon;
             out.extend(
-                held.into_iter()
+                held.updates
+                    .into_iter()
+                    .flatten()
                     .filter(|u| retained && (sessions || self.lookup(&u.key, u.window).is_some()))
                     .map(|u| Update { offset: -1, ..u }),
             );

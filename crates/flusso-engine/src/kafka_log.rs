@@ -415,6 +415,11 @@ impl KafkaLog {
             .set("max.in.flight.requests.per.connection", "1")
             .set("linger.ms", "1")
             .set("message.timeout.ms", "60000")
+            // Records of compacted topics may be as large as their max.message.bytes.
+            .set(
+                "message.max.bytes",
+                (crate::log_client::COMPACTED_MAX_MESSAGE_BYTES + 1024).to_string(),
+            )
             .set("topic.metadata.propagation.max.ms", "5000")
             .set("allow.auto.create.topics", "false")
             .create()
@@ -569,8 +574,11 @@ impl LogClient for KafkaLog {
     async fn create_topic(&self, name: &str, partitions: i32, compacted: bool) -> Result<bool> {
         let wire = self.wire(name);
         let mut topic = NewTopic::new(&wire, partitions, TopicReplication::Fixed(-1));
+        let max_bytes = crate::log_client::COMPACTED_MAX_MESSAGE_BYTES.to_string();
         if compacted {
-            topic = topic.set("cleanup.policy", "compact");
+            topic = topic
+                .set("cleanup.policy", "compact")
+                .set("max.message.bytes", &max_bytes);
         }
         let opts = AdminOptions::new()
             .request_timeout(Some(Duration::from_secs(30)))

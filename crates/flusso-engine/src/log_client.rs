@@ -60,6 +60,11 @@ pub trait LogClient: Send + Sync + 'static {
 /// Bytes of records per batch [`EmbeddedLog::produce`] appends.
 const PRODUCE_BATCH_BYTES: usize = 512 * 1024;
 
+/// `max.message.bytes` of the compacted topics Flusso creates (changelogs and table sinks): one
+/// record holds a whole group's state or row, which can outgrow Kafka's default 1 MiB (a
+/// COUNT_DISTINCT's set, a COLLECT_LIST).
+pub const COMPACTED_MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+
 /// The embedded log, called in-process.
 #[derive(Clone)]
 pub struct EmbeddedLog {
@@ -93,6 +98,10 @@ impl LogClient for EmbeddedLog {
             config
                 .overrides
                 .insert("cleanup.policy".into(), "compact".into());
+            config.overrides.insert(
+                "max.message.bytes".into(),
+                COMPACTED_MAX_MESSAGE_BYTES.to_string(),
+            );
         }
         match self.log.create_topic(name, partitions, config) {
             Ok(_) => Ok(true),

@@ -98,7 +98,7 @@ def main():
     import matplotlib.pyplot as plt
 
     series = ["Flusso"] + [label for _, label in present]
-    fig, ax = plt.subplots(figsize=(10, 5))
+    fig, ax = plt.subplots(figsize=(12, 5))
     width = 0.8 / len(series)
     for i, s in enumerate(series):
         xs = [j + (i - (len(series) - 1) / 2) * width for j in range(len(QUERIES))]
@@ -109,7 +109,7 @@ def main():
     ax.set_xticklabels(QUERIES)
     ax.set_ylabel("events/s per core (log)")
     ax.set_title(f"Nexmark per core, {events:,} events, {os.cpu_count()}-core machine, {today}")
-    ax.legend()
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1))
     ax.grid(axis="y", which="both", alpha=0.3)
     fig.tight_layout()
     fig.savefig(os.path.join(results, "nexmark-peers.png"), dpi=110)

@@ -26,22 +26,7 @@ pub struct SqlBenchArgs {
 }
 
 /// CPU seconds (user + system) this process has used, from /proc/self/stat.
-pub(crate) fn cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return 0.0;
-    };
-    // Fields after the command name (which is in parentheses and may hold spaces).
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // utime and stime are fields 14 and 15 of stat, i.e. 11 and 12 after the command.
-    (ticks(11) + ticks(12)) / 100.0
-}
+pub(crate) use flusso_nexmark::cpu_seconds;
 
 pub(crate) fn record(i: usize) -> Vec<u8> {
     let areas = ["north", "south", "east", "west"];

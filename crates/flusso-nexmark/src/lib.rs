@@ -9,6 +9,7 @@
 //! assert!(g.event(4).to_json().starts_with("{\"auction\":"));
 //! ```
 
+pub mod columns;
 pub mod generator;
 pub mod queries;
 pub mod runner;

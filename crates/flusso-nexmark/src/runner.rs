@@ -9,11 +9,13 @@
 //!
 //! Three paths from the generator to the query:
 //!
-//! - `in-process`: chunks are appended with the log's own API (`Log::append` of a v2 batch) and
-//!   the caller steps the queries (`PersistentQuery::step`, upstream first), as the conformance
-//!   runner does. The engine has no API that takes Arrow batches from outside, so the events are
-//!   still JSON records in the log: "in-process" means generated in the process and read from an
-//!   in-process embedded log, with no thread hand-off.
+//! - `in-process`: each chunk becomes Arrow batches in the scan schema of every query reading
+//!   the topics (`columns::ScanBatches`), handed straight to the plan
+//!   (`PersistentQuery::process_batches`): no serialisation, no log on the way in. The queries'
+//!   outputs still go to their sink topics in the embedded log (JSON), and a pipeline's
+//!   downstream queries read them from there; the caller steps the queries, upstream first, as
+//!   the conformance runner does. This is Nexmark's no-serde convention for the input; the
+//!   output is serialised, where Nexmark's suites drop it in a blackhole sink.
 //! - `log`: chunks are produced through the engine's `LogClient` API (`EmbeddedLog::produce`) and
 //!   each query runs in its own task woken by the log's partition watches, as in a server; the
 //!   runner waits until every query has caught up before the next round.
@@ -42,6 +44,7 @@ use flusso_engine::{
 use flusso_log::{BatchBuilder, KafkaServerConfig, Log, LogConfig, Record};
 use tokio_util::sync::CancellationToken;
 
+use crate::columns::ScanBatches;
 use crate::generator::{Generator, GeneratorConfig, Kind};
 use crate::queries::{Query, RowTime, SOURCES};
 use crate::{cpu_seconds, peak_rss_bytes};
@@ -174,8 +177,24 @@ pub struct RunOutcome {
     pub rows: Option<PullResult>,
 }
 
+/// A query reading Nexmark's topics, and its scan schema and TIMESTAMP column per kind read.
+struct ArrowTarget {
+    query: Arc<PersistentQuery>,
+    inputs: Vec<(
+        Kind,
+        datafusion::arrow::datatypes::SchemaRef,
+        Option<String>,
+    )>,
+}
+
 /// Where events go, per path.
 enum Feed {
+    /// Arrow batches handed to the queries reading the topics (`PersistentQuery::process_batches`);
+    /// the next offset per topic and partition.
+    Arrow {
+        targets: Vec<ArrowTarget>,
+        offsets: BTreeMap<(Kind, i32), i64>,
+    },
     /// `Log::append` of v2 batches.
     Batches(Log),
     /// `LogClient::produce`.
@@ -288,10 +307,6 @@ async fn run_on(
         .await
         .context("00-sources.sql")?;
     let generator = Generator::new(options.generator.clone());
-    let feed = match options.path {
-        Path::Log => Feed::Client(Arc::clone(embedded)),
-        _ => Feed::Batches(log.clone()),
-    };
     let round = options
         .round_events
         .clamp(1, options.generator.rate.max(1))
@@ -324,6 +339,28 @@ async fn run_on(
         .iter()
         .position(|q| q.sink.name == query.sink)
         .context("no query writes the sink")?;
+    let mut feed = match options.path {
+        Path::Log => Feed::Client(Arc::clone(embedded)),
+        Path::Kafka => Feed::Batches(log.clone()),
+        Path::InProcess => Feed::Arrow {
+            targets: queries
+                .iter()
+                .map(|q| ArrowTarget {
+                    query: Arc::clone(q),
+                    inputs: Kind::ALL
+                        .into_iter()
+                        .filter_map(|kind| {
+                            q.input(kind.topic()).map(|(source, schema)| {
+                                (kind, schema, source.timestamp.clone().map(|(c, _)| c))
+                            })
+                        })
+                        .collect(),
+                })
+                .filter(|t| !t.inputs.is_empty())
+                .collect(),
+            offsets: BTreeMap::new(),
+        },
+    };
 
     let mut timeline: Vec<(i64, f64)> = Vec::new();
     let (mut generate_secs, mut append_secs) = (0.0, 0.0);
@@ -334,7 +371,7 @@ async fn run_on(
         while n < end {
             let chunk_end = (n + CHUNK_EVENTS).min(end);
             let (g, a, max_ts) =
-                append_chunk(&generator, n, chunk_end, options.partitions, &feed).await?;
+                append_chunk(&generator, n, chunk_end, options.partitions, &mut feed).await?;
             generate_secs += g;
             append_secs += a;
             timeline.push((max_ts, t0.elapsed().as_secs_f64()));
@@ -412,7 +449,7 @@ async fn append_chunk(
     from: u64,
     to: u64,
     partitions: i32,
-    feed: &Feed,
+    feed: &mut Feed,
 ) -> anyhow::Result<(f64, f64, i64)> {
     let t = Instant::now();
     let now = flusso_common::now_ms();
@@ -425,6 +462,46 @@ async fn append_chunk(
     };
     let mut batches: BTreeMap<(Kind, i32), BatchBuilder> = BTreeMap::new();
     let mut records: BTreeMap<(Kind, i32), Vec<OutRecord>> = BTreeMap::new();
+    if let Feed::Arrow { targets, offsets } = feed {
+        let mut events = Vec::with_capacity((to - from) as usize);
+        for n in from..to {
+            let event = generator.event(n);
+            max_ts = max_ts.max(event.date_time());
+            let p = partition(event.key().as_ref().map(|k| &k[..]), n);
+            let offset = offsets.entry((event.kind(), p)).or_insert(0);
+            events.push((event, p, *offset));
+            *offset += 1;
+        }
+        let mut per_target = Vec::with_capacity(targets.len());
+        for target in targets.iter() {
+            let mut builders: BTreeMap<(Kind, i32), ScanBatches> = BTreeMap::new();
+            for (event, p, offset) in &events {
+                let kind = event.kind();
+                let Some((_, schema, ts)) = target.inputs.iter().find(|(k, _, _)| *k == kind)
+                else {
+                    continue;
+                };
+                let b = match builders.entry((kind, *p)) {
+                    std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::btree_map::Entry::Vacant(e) => {
+                        e.insert(ScanBatches::new(kind, schema.clone(), ts.as_deref())?)
+                    }
+                };
+                b.push(event, *p, *offset, now);
+            }
+            let mut batches = Vec::with_capacity(builders.len());
+            for ((kind, p), mut b) in builders {
+                batches.push((kind.topic(), p, b.finish()?));
+            }
+            per_target.push(batches);
+        }
+        let generated = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        for (target, batches) in targets.iter().zip(per_target) {
+            target.query.process_batches(&batches).await?;
+        }
+        return Ok((generated, t.elapsed().as_secs_f64(), max_ts));
+    }
     for n in from..to {
         let event = generator.event(n);
         max_ts = max_ts.max(event.date_time());
@@ -448,6 +525,7 @@ async fn append_chunk(
                     timestamp: now,
                     headers: vec![],
                 }),
+            Feed::Arrow { .. } => {}
         }
     }
     let generated = t.elapsed().as_secs_f64();
@@ -458,6 +536,7 @@ async fn append_chunk(
                 log.append(kind.topic(), p, &b.finish())?;
             }
         }
+        Feed::Arrow { .. } => {}
         Feed::Client(client) => {
             for ((kind, p), recs) in records {
                 client.produce(kind.topic(), p, &recs).await?;

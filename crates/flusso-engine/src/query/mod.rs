@@ -28,6 +28,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, BooleanArray};
 use datafusion::arrow::compute::filter_record_batch;
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::ScalarValue;
 use flusso_sql::ast::SourceType;
@@ -358,21 +359,95 @@ impl PersistentQuery {
             let decoded = self.decode(slot, &records).await?;
             inputs.push((slot, last, decoded));
         }
+        let lasts: Vec<(i32, i64)> = inputs.iter().map(|(s, l, _)| (*s, *l)).collect();
+        self.process_join_inputs(inputs.into_iter().map(|(s, _, d)| (s, d)).collect())
+            .await?;
+        for (slot, last) in lasts {
+            self.positions.lock().insert(slot, last + 1);
+        }
+        Ok(total)
+    }
+
+    /// Processes a join's decoded inputs in timestamp order across them.
+    async fn process_join_inputs(&self, inputs: Vec<(i32, scan::Decoded)>) -> Result<()> {
         let times: Vec<Vec<i64>> = inputs
             .iter()
-            .map(|(_, _, d)| join::row_times(&d.batch))
+            .map(|(_, d)| join::row_times(&d.batch))
             .collect();
         for (i, start, end) in join::merge_runs(&times) {
-            let (slot, _, decoded) = &inputs[i];
+            let (slot, decoded) = &inputs[i];
             let out = self
                 .process_decoded(*slot, &[], decoded.slice(start, end))
                 .await?;
             self.produce_out(out).await?;
         }
-        for (slot, last, _) in &inputs {
-            self.positions.lock().insert(*slot, last + 1);
+        Ok(())
+    }
+
+    /// The source a query reads from `topic` and its scan schema: the columns, in order, of a
+    /// batch given to [`PersistentQuery::process_batches`]. `None` when it does not read `topic`.
+    pub fn input(&self, topic: &str) -> Option<(Arc<Source>, SchemaRef)> {
+        self.plan
+            .inputs()
+            .into_iter()
+            .enumerate()
+            .find_map(|(i, s)| {
+                (s.topic == topic).then(|| {
+                    let slot = match &self.plan.join {
+                        Some(_) => join::slot(i, 0),
+                        None => 0,
+                    };
+                    let (source, schema) = self.plan.slot_source(slot);
+                    (Arc::clone(source), Arc::clone(schema))
+                })
+            })
+    }
+
+    /// Processes batches that did not come through the log, as if they had been read from
+    /// `(topic, partition)`: an embedding program that makes its records itself hands them to
+    /// the plan already decoded (the Nexmark runner's in-process path). Each batch has the scan
+    /// schema [`PersistentQuery::input`] gives, pseudo columns included; none is a tombstone.
+    /// The query's positions in the log do not move.
+    pub async fn process_batches(&self, batches: &[(&str, i32, RecordBatch)]) -> Result<()> {
+        let _guard = self.step_lock.lock().await;
+        let slots: Vec<i32> = self.positions.lock().keys().copied().collect();
+        let mut inputs = Vec::new();
+        for (topic, partition, batch) in batches {
+            for &slot in &slots {
+                if self.plan.slot_topic(slot) != (*topic, *partition) {
+                    continue;
+                }
+                let (_, schema) = self.plan.slot_source(slot);
+                if batch.schema().fields() != schema.fields() {
+                    return Err(EngineError::Execution(format!(
+                        "a batch for {topic} does not have the scan schema {schema}"
+                    )));
+                }
+                self.stats
+                    .records_in
+                    .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+                let rows = batch.num_rows();
+                inputs.push((
+                    slot,
+                    scan::Decoded {
+                        batch: batch.clone(),
+                        tombstone: vec![false; rows],
+                        errors: Vec::new(),
+                    },
+                ));
+            }
         }
-        Ok(total)
+        if let Some(joiner) = &self.joiner {
+            // Tables first within equal timestamps, as `step` reads them.
+            let tables = joiner.lock().table_inputs();
+            inputs.sort_by_key(|(s, _)| !tables.contains(&join::unslot(*s).0));
+            return self.process_join_inputs(inputs).await;
+        }
+        for (slot, decoded) in inputs {
+            let out = self.process_decoded(slot, &[], decoded).await?;
+            self.produce_out(out).await?;
+        }
+        Ok(())
     }
 
     /// Turns a decoded batch read from `slot` into sink records by partition.

@@ -63,21 +63,30 @@ pub fn decode(
     decode_general(source, scan_schema, partition, records)
 }
 
-/// The fast path: JSON values of primitive columns, a KAFKA or NONE key, no headers, no
-/// TIMESTAMP column. `None` when the source does not qualify.
+/// The fast path: JSON values of primitive columns, a KAFKA or NONE key, no headers, and no
+/// TIMESTAMP column or one that is a BIGINT value column without a format. `None` when the
+/// source does not qualify.
 fn decode_primitive_json(
     source: &Source,
     scan_schema: &SchemaRef,
     partition: i32,
     records: &[InRecord],
 ) -> Result<Option<Decoded>, String> {
-    use crate::format::json_columns::{append, fits, parse_row, ColumnBuilder};
+    use crate::format::json_columns::{append, fits, parse_row, Cell, ColumnBuilder};
     use crate::format::FormatKind;
     let key_cols = source.schema.key();
     let value_cols = source.schema.value();
+    // The TIMESTAMP column's index among the value columns.
+    let ts_index = match &source.timestamp {
+        None => None,
+        Some((col, None)) => match value_cols.iter().position(|(n, _)| n == col) {
+            Some(i) if value_cols[i].1 == SqlType::Bigint => Some(i),
+            _ => return Ok(None),
+        },
+        Some(_) => return Ok(None),
+    };
     let qualifies = source.value_format.kind == FormatKind::Json
         && !source.value_format.unwrapped(&value_cols)
-        && source.timestamp.is_none()
         && source.window.is_none()
         && source.schema.columns.len() == key_cols.len() + value_cols.len()
         && key_cols.len() <= 1
@@ -149,6 +158,38 @@ fn decode_primitive_json(
                 },
             },
         }
+        let mut timestamp = r.timestamp;
+        if let Some(i) = ts_index {
+            let ts = match (&cells, &general) {
+                (Some(cells), _) => match &cells[i] {
+                    Some(Cell::I64(x)) => Ok(Some(*x)),
+                    _ => Ok(None),
+                },
+                (None, Some(Some(values))) => extract_timestamp(&values[i], None),
+                // A tombstone keeps the record's timestamp.
+                _ => Ok(Some(r.timestamp)),
+            };
+            let ts = match ts {
+                Ok(Some(x)) if x < 0 => Err(format!(
+                    "invalid timestamp {x}: timestamps must not be negative"
+                )),
+                Ok(Some(x)) => Ok(x),
+                Ok(None) => Err(format!("timestamp column {} is null", value_cols[i].0)),
+                Err(e) => Err(e),
+            };
+            match ts {
+                Ok(x) => timestamp = x,
+                Err(message) => {
+                    errors.push(DecodeError {
+                        target: "value",
+                        message,
+                        offset: r.offset,
+                        bytes: r.value.as_ref().map(|b| b.to_vec()),
+                    });
+                    continue;
+                }
+            }
+        }
         if let Some(b) = key_builder.as_mut() {
             match key.as_ref().and_then(|k| k.first()) {
                 Some(v) => b.append_scalar(v),
@@ -175,7 +216,7 @@ fn decode_primitive_json(
                 tombstone.push(true);
             }
         }
-        rowtime.push(r.timestamp);
+        rowtime.push(timestamp);
         offsets.push(r.offset);
     }
     let rows = tombstone.len();

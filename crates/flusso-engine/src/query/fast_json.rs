@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, BooleanArray, Float64Array, Int32Array, Int64Array, StringArray,
+    Array, ArrayRef, BooleanArray, Decimal128Array, Float64Array, Int32Array, Int64Array,
+    StringArray,
 };
 use datafusion::arrow::datatypes::DataType;
 
@@ -16,7 +17,7 @@ use crate::error::{EngineError, Result};
 use crate::format::FormatKind;
 use crate::log_client::OutRecord;
 use crate::planner::select::SelectPlan;
-use crate::value::java_double_to_string;
+use crate::value::{java_double_to_string, json_decimal};
 
 /// What the writer needs, prepared once per query.
 pub struct FastJson {
@@ -27,7 +28,12 @@ pub struct FastJson {
 fn primitive(t: &DataType) -> bool {
     matches!(
         t,
-        DataType::Boolean | DataType::Int32 | DataType::Int64 | DataType::Float64 | DataType::Utf8
+        DataType::Boolean
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::Float64
+            | DataType::Utf8
+            | DataType::Decimal128(_, _)
     )
 }
 
@@ -47,7 +53,8 @@ impl FastJson {
                 .iter()
                 .all(|c| !c.explode && primitive(&c.sql_type.to_arrow()))
             && plan.keys.iter().all(|c| {
-                primitive(&c.sql_type.to_arrow()) && c.sql_type.to_arrow() != DataType::Boolean
+                let t = c.sql_type.to_arrow();
+                primitive(&t) && !matches!(t, DataType::Boolean | DataType::Decimal128(_, _))
             });
         if !qualifies {
             return None;
@@ -101,6 +108,14 @@ fn write_cell(out: &mut Vec<u8>, a: &ArrayRef, i: usize) -> Result<()> {
                 .ok_or_else(bad)?
                 .value(i);
             let _ = write!(out, "{v}");
+        }
+        DataType::Decimal128(_, scale) => {
+            let v = a
+                .as_any()
+                .downcast_ref::<Decimal128Array>()
+                .ok_or_else(bad)?
+                .value(i);
+            out.extend_from_slice(json_decimal(v, *scale).as_bytes());
         }
         DataType::Float64 => {
             let v = a

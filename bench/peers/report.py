@@ -24,7 +24,7 @@ FLINK2_PUBLISHED = {"q0": 379, "q1": 395, "q2": 414, "q5": 75, "q7": 23, "q8": 1
 
 
 def flusso_per_core(path):
-    """query -> in-process per core, from the suite's Markdown table."""
+    """query -> per core (the log path's JSON run), from the suite's Markdown table."""
     out = {}
     if not os.path.exists(path):
         return out

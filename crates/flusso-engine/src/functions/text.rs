@@ -1,6 +1,6 @@
 //! Regular expressions, masking, encodings and URL functions.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
 use datafusion::arrow::datatypes::DataType;
@@ -36,23 +36,27 @@ pub(crate) const NAMES: &[&str] = &[
     "URL_EXTRACT_QUERY",
 ];
 
-/// Compiles a pattern, reusing the last one (patterns are usually literals).
-struct RegexCache(Mutex<Option<(String, Regex)>>);
+/// Compiles a pattern, reusing the last one (patterns are usually literals). The regex is
+/// shared, not cloned: a cloned `Regex` starts with an empty search cache, which every search
+/// on a fresh clone has to build again.
+struct RegexCache(Mutex<Option<(String, Arc<Regex>)>>);
 
 impl RegexCache {
     fn new() -> Self {
         RegexCache(Mutex::new(None))
     }
-    fn get(&self, pattern: &str) -> Result<Regex, String> {
+    fn get(&self, pattern: &str) -> Result<Arc<Regex>, String> {
         let mut slot = self.0.lock().map_err(|e| e.to_string())?;
         if let Some((p, r)) = slot.as_ref() {
             if p == pattern {
-                return Ok(r.clone());
+                return Ok(Arc::clone(r));
             }
         }
-        let r = Regex::new(pattern)
-            .map_err(|_| format!("Invalid regular expression pattern: {pattern}"))?;
-        *slot = Some((pattern.to_string(), r.clone()));
+        let r = Arc::new(
+            Regex::new(pattern)
+                .map_err(|_| format!("Invalid regular expression pattern: {pattern}"))?,
+        );
+        *slot = Some((pattern.to_string(), Arc::clone(&r)));
         Ok(r)
     }
 }

@@ -1,6 +1,7 @@
 //! Nexmark for Flusso: Nexmark's event generator ([`generator`]), the queries written in
 //! Flusso's SQL ([`queries`], the files of `sql-examples/nexmark/`) and a runner that feeds
-//! generated events to a query through the embedded log and measures it ([`runner`]).
+//! generated events to a query — as Arrow batches straight into its plan ([`columns`]), or as
+//! JSON records through the embedded log or over rdkafka — and measures it ([`runner`]).
 //!
 //! ```
 //! use flusso_nexmark::generator::{Event, Generator, GeneratorConfig};

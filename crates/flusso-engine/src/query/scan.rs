@@ -147,12 +147,7 @@ fn decode_primitive_json(
                 _ => match source.value_format.decode(Some(bytes), &value_cols, false) {
                     Ok(v) => general = Some(v),
                     Err(message) => {
-                        errors.push(DecodeError {
-                            target: "value",
-                            message,
-                            offset: r.offset,
-                            bytes: Some(bytes.to_vec()),
-                        });
+                        errors.push(value_error(r, message));
                         continue;
                     }
                 },
@@ -160,33 +155,22 @@ fn decode_primitive_json(
         }
         let mut timestamp = r.timestamp;
         if let Some(i) = ts_index {
-            let ts = match (&cells, &general) {
-                (Some(cells), _) => match &cells[i] {
-                    Some(Cell::I64(x)) => Ok(Some(*x)),
-                    _ => Ok(None),
-                },
-                (None, Some(Some(values))) => extract_timestamp(&values[i], None),
-                // A tombstone keeps the record's timestamp.
-                _ => Ok(Some(r.timestamp)),
+            // A tombstone keeps the record's timestamp.
+            let cell = match (&cells, &general) {
+                (Some(cells), _) => Some(match &cells[i] {
+                    Some(Cell::I64(x)) => ScalarValue::Int64(Some(*x)),
+                    _ => ScalarValue::Int64(None),
+                }),
+                (None, Some(Some(values))) => Some(values[i].clone()),
+                _ => None,
             };
-            let ts = match ts {
-                Ok(Some(x)) if x < 0 => Err(format!(
-                    "invalid timestamp {x}: timestamps must not be negative"
-                )),
-                Ok(Some(x)) => Ok(x),
-                Ok(None) => Err(format!("timestamp column {} is null", value_cols[i].0)),
-                Err(e) => Err(e),
-            };
-            match ts {
-                Ok(x) => timestamp = x,
-                Err(message) => {
-                    errors.push(DecodeError {
-                        target: "value",
-                        message,
-                        offset: r.offset,
-                        bytes: r.value.as_ref().map(|b| b.to_vec()),
-                    });
-                    continue;
+            if let Some(cell) = cell {
+                match record_time(Some(&cell), &value_cols[i].0, None) {
+                    Ok(x) => timestamp = x,
+                    Err(message) => {
+                        errors.push(value_error(r, message));
+                        continue;
+                    }
                 }
             }
         }
@@ -295,12 +279,7 @@ fn decode_general(
         {
             Ok(v) => v,
             Err(message) => {
-                errors.push(DecodeError {
-                    target: "value",
-                    message,
-                    offset: r.offset,
-                    bytes: r.value.as_ref().map(|b| b.to_vec()),
-                });
+                errors.push(value_error(r, message));
                 continue;
             }
         };
@@ -313,24 +292,10 @@ fn decode_general(
                     .position(|(n, _)| n == ts_col)
                     .and_then(|i| key.as_ref().map(|k| &k[i])),
             };
-            match cell.map(|c| extract_timestamp(c, ts_format.as_deref())) {
-                Some(Ok(Some(ts))) => rowtime = ts,
-                Some(Ok(None)) | None => {
-                    errors.push(DecodeError {
-                        target: "value",
-                        message: format!("timestamp column {ts_col} is null"),
-                        offset: r.offset,
-                        bytes: r.value.as_ref().map(|b| b.to_vec()),
-                    });
-                    continue;
-                }
-                Some(Err(message)) => {
-                    errors.push(DecodeError {
-                        target: "value",
-                        message,
-                        offset: r.offset,
-                        bytes: r.value.as_ref().map(|b| b.to_vec()),
-                    });
+            match record_time(cell, ts_col, ts_format.as_deref()) {
+                Ok(ts) => rowtime = ts,
+                Err(message) => {
+                    errors.push(value_error(r, message));
                     continue;
                 }
             }
@@ -419,6 +384,30 @@ fn headers_value(headers: &[(String, Option<bytes::Bytes>)]) -> Result<ScalarVal
         })
         .collect::<Result<Vec<_>, _>>()?;
     list_value(&element, items)
+}
+
+/// A record skipped because of its value.
+fn value_error(r: &InRecord, message: String) -> DecodeError {
+    DecodeError {
+        target: "value",
+        message,
+        offset: r.offset,
+        bytes: r.value.as_ref().map(|b| b.to_vec()),
+    }
+}
+
+/// The record's event time from its `TIMESTAMP` column `column`'s cell (`None`: no such cell);
+/// a null time is an error.
+fn record_time(
+    cell: Option<&ScalarValue>,
+    column: &str,
+    format: Option<&str>,
+) -> Result<i64, String> {
+    match cell.map(|c| extract_timestamp(c, format)) {
+        Some(Ok(Some(ts))) => Ok(ts),
+        Some(Ok(None)) | None => Err(format!("timestamp column {column} is null")),
+        Some(Err(message)) => Err(message),
+    }
 }
 
 /// The event time carried by a `TIMESTAMP` column: BIGINT or TIMESTAMP milliseconds, or a STRING

@@ -209,6 +209,9 @@ mod tests {
             "SELECT k, c, COUNT(*), MAX(a) FROM s GROUP BY k, c EMIT CHANGES;",
             "SELECT k, COUNT(*), SUM(b) FROM s WINDOW TUMBLING (SIZE 10 SECONDS, GRACE PERIOD 5 SECONDS) GROUP BY k EMIT CHANGES;",
             "SELECT c, COUNT(*), AVG(l) FROM s WINDOW HOPPING (SIZE 30 SECONDS, ADVANCE BY 10 SECONDS, RETENTION 60 SECONDS, GRACE PERIOD 0 SECONDS) GROUP BY c EMIT CHANGES;",
+            "SELECT k, COUNT(*), SUM(b), MAX(a) FROM s WINDOW TUMBLING (SIZE 10 SECONDS, GRACE PERIOD 5 SECONDS) GROUP BY k EMIT FINAL;",
+            "SELECT c, COUNT(*), AVG(l) FROM s WINDOW HOPPING (SIZE 30 SECONDS, ADVANCE BY 10 SECONDS, GRACE PERIOD 0 SECONDS) GROUP BY c EMIT FINAL;",
+            "SELECT k, c, COUNT(*) FROM s WINDOW HOPPING (SIZE 20 SECONDS, ADVANCE BY 5 SECONDS, RETENTION 30 SECONDS, GRACE PERIOD 2 SECONDS) GROUP BY k, c EMIT FINAL;",
         ] {
             let (agg, _, batches) = engine.decoded_aggregation("S", sql).await.unwrap();
             // One record per batch as well as whole batches.
@@ -229,7 +232,15 @@ mod tests {
                         assert_eq!(x.deleted, y.deleted, "{sql}");
                     }
                     let emitted: usize = a.iter().map(|u| u.len()).sum();
-                    assert!(latest || emitted > 50, "{sql}: {emitted} updates");
+                    let expected: usize = b.iter().map(|u| u.len()).sum();
+                    assert_eq!(emitted, expected, "{sql}");
+                    // EMIT FINAL over whole batches releases only the windows still retained.
+                    let floor = match (sql.contains("EMIT FINAL"), input.len() > 100) {
+                        (true, false) => 0,
+                        (true, true) => 20,
+                        (false, _) => 50,
+                    };
+                    assert!(latest || emitted > floor, "{sql}: {emitted} updates");
                     if sql.contains("WINDOW") {
                         assert!(fast.late() > 0, "{sql}: no late records");
                     }

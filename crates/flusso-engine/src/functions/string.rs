@@ -1,10 +1,13 @@
 //! String and bytes functions: CONCAT, SUBSTRING, LPAD, SPLIT, ...
 
-use datafusion::arrow::datatypes::DataType;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{ArrayRef, ListBuilder, StringBuilder};
+use datafusion::arrow::datatypes::{DataType, Field};
 use datafusion::common::ScalarValue;
 use datafusion::logical_expr::{cast, Expr};
 
-use super::udf::{b, i, list_of, s, utf8, Call, Kind};
+use super::udf::{b, constant, i, list_of, map_strings, s, str_column, utf8, Call, Kind};
 use crate::types::SqlType;
 use crate::value::{list_value, map_value};
 
@@ -34,6 +37,37 @@ pub(crate) const NAMES: &[&str] = &[
 
 fn bytes(v: Vec<u8>) -> ScalarValue {
     ScalarValue::Binary(Some(v))
+}
+
+/// Lower (or upper) case of `x`, appended to `out`.
+fn recase(x: &str, upper: bool, out: &mut String) {
+    match (x.is_ascii(), upper) {
+        (true, false) => {
+            out.push_str(x);
+            out.make_ascii_lowercase();
+        }
+        (true, true) => {
+            out.push_str(x);
+            out.make_ascii_uppercase();
+        }
+        (false, false) => out.push_str(&x.to_lowercase()),
+        (false, true) => out.push_str(&x.to_uppercase()),
+    }
+}
+
+/// ksqlDB's SPLIT of a string: the parts between delimiters; an empty delimiter splits into
+/// characters (an empty string gives one empty part).
+fn split_str<'a>(x: &'a str, d: &str, mut part: impl FnMut(&'a str)) {
+    if d.is_empty() {
+        if x.is_empty() {
+            part("");
+        }
+        for (i, ch) in x.char_indices() {
+            part(&x[i..i + ch.len_utf8()]);
+        }
+    } else {
+        x.split(d).for_each(part);
+    }
 }
 
 /// Java `String.trim()`: strips characters up to U+0020.
@@ -226,12 +260,24 @@ pub(crate) fn build(name: &str, c: &Call) -> Option<Result<Expr, String>> {
                 b(&a[0]).unwrap_or_default().len() as i32
             )))
         }),
-        "LCASE" if c.all(&[Str]) => c.strict(str_ret, |a| {
-            Ok(utf8(s(&a[0]).unwrap_or_default().to_lowercase()))
-        }),
-        "UCASE" if c.all(&[Str]) => c.strict(str_ret, |a| {
-            Ok(utf8(s(&a[0]).unwrap_or_default().to_uppercase()))
-        }),
+        "LCASE" | "UCASE" if c.all(&[Str]) => {
+            let upper = name == "UCASE";
+            c.strict_columns(
+                str_ret,
+                move |a| {
+                    let mut out = String::new();
+                    recase(s(&a[0]).unwrap_or_default(), upper, &mut out);
+                    Ok(utf8(out))
+                },
+                move |args| {
+                    let x = str_column(args, 0)?;
+                    Some(Ok(map_strings(x, |v, out| {
+                        recase(v, upper, out);
+                        true
+                    })))
+                },
+            )
+        }
         "TRIM" if c.all(&[Str]) => c.strict(str_ret, |a| {
             Ok(utf8(java_trim(s(&a[0]).unwrap_or_default())))
         }),
@@ -323,19 +369,30 @@ pub(crate) fn build(name: &str, c: &Call) -> Option<Result<Expr, String>> {
                 c.bad()
             }
         }
-        "SPLIT" if c.all(&[Str, Str]) => c.strict(list_of(DataType::Utf8), |a| {
-            let (x, d) = (s(&a[0]).unwrap_or_default(), s(&a[1]).unwrap_or_default());
-            let parts: Vec<ScalarValue> = if d.is_empty() {
-                if x.is_empty() {
-                    vec![utf8("")]
-                } else {
-                    x.chars().map(|ch| utf8(ch.to_string())).collect()
+        "SPLIT" if c.all(&[Str, Str]) => c.strict_columns(
+            list_of(DataType::Utf8),
+            |a| {
+                let (x, d) = (s(&a[0]).unwrap_or_default(), s(&a[1]).unwrap_or_default());
+                let mut parts = Vec::new();
+                split_str(x, d, |p| parts.push(utf8(p)));
+                list_value(&SqlType::String, parts)
+            },
+            |args| {
+                let (x, d) = (str_column(args, 0)?, s(constant(args, 1)?)?);
+                let field = Field::new("item", DataType::Utf8, true);
+                let mut out = ListBuilder::new(StringBuilder::new()).with_field(field);
+                for v in x.iter() {
+                    match v {
+                        Some(v) => {
+                            split_str(v, d, |p| out.values().append_value(p));
+                            out.append(true);
+                        }
+                        None => out.append(false),
+                    }
                 }
-            } else {
-                x.split(d).map(utf8).collect()
-            };
-            list_value(&SqlType::String, parts)
-        }),
+                Some(Ok(Arc::new(out.finish()) as ArrayRef))
+            },
+        ),
         "SPLIT" if c.all(&[Bytes, Bytes]) => c.strict(list_of(DataType::Binary), |a| {
             let parts = split_bytes(b(&a[0]).unwrap_or_default(), b(&a[1]).unwrap_or_default());
             list_value(&SqlType::Bytes, parts.into_iter().map(bytes).collect())

@@ -274,3 +274,60 @@ fn datetimes() {
         some("12")
     );
 }
+
+/// The whole-column forms give, row for row, what the row forms give (each row evaluated with
+/// its value as a constant, which runs the row form).
+#[test]
+fn column_forms_agree_with_rows() {
+    let texts = [
+        Some("http://www.nexmark.com/a/b/c/item.htm?query=1&channel_id=123"),
+        Some("channel_id=x&y=1"),
+        None,
+        Some(""),
+        Some("ΣΑΣ Ünïcödé ß"),
+        Some("MiXeD cAsE / with / slashes //"),
+        Some("no match here"),
+    ];
+    let schema = Schema::new(vec![Field::new("S", DataType::Utf8, true)]);
+    let b = RecordBatch::try_new(
+        Arc::new(schema),
+        vec![Arc::new(StringArray::from(texts.to_vec())) as ArrayRef],
+    )
+    .unwrap();
+    let df_schema = DFSchema::try_from(b.schema().as_ref().clone()).unwrap();
+    let run = |expr: Expr| {
+        let phys = SessionContext::new()
+            .create_physical_expr(expr, &df_schema)
+            .unwrap();
+        phys.evaluate(&b).unwrap().into_array(b.num_rows()).unwrap()
+    };
+    let s = || ident("S");
+    type Args = Box<dyn Fn(Expr) -> Vec<Expr>>;
+    let calls: Vec<(&str, Args)> = vec![
+        ("LCASE", Box::new(|x| vec![x])),
+        ("UCASE", Box::new(|x| vec![x])),
+        ("SPLIT", Box::new(|x| vec![x, lit("/")])),
+        ("SPLIT", Box::new(|x| vec![x, lit("")])),
+        (
+            "REGEXP_EXTRACT",
+            Box::new(|x| vec![lit("(&|^)channel_id=([^&]*)"), x, lit(2i32)]),
+        ),
+        ("REGEXP_EXTRACT", Box::new(|x| vec![lit("[a-z]+"), x])),
+        (
+            "REGEXP_EXTRACT",
+            Box::new(|x| vec![lit("(x)|(y)"), x, lit(2i32)]),
+        ),
+    ];
+    for (name, args) in calls {
+        let whole = run(scalar_call(name, args(s()), &df_schema).unwrap());
+        for (r, t) in texts.iter().enumerate() {
+            let value = lit(ScalarValue::Utf8(t.map(str::to_string)));
+            let one = run(scalar_call(name, args(value), &df_schema).unwrap());
+            assert_eq!(
+                ScalarValue::try_from_array(&whole, r).unwrap(),
+                ScalarValue::try_from_array(&one, 0).unwrap(),
+                "{name} of {t:?}"
+            );
+        }
+    }
+}

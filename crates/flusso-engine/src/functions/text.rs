@@ -5,10 +5,10 @@ use std::sync::{Arc, Mutex};
 use base64::Engine as _;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
-use datafusion::logical_expr::Expr;
+use datafusion::logical_expr::{ColumnarValue, Expr};
 use regex::Regex;
 
-use super::udf::{b, i, list_of, s, utf8, Call, Kind};
+use super::udf::{b, constant, i, list_of, map_strings, s, str_column, utf8, Call, Kind};
 use crate::types::SqlType;
 use crate::value::list_value;
 
@@ -301,30 +301,62 @@ pub(crate) fn build(name: &str, c: &Call) -> Option<Result<Expr, String>> {
             } else {
                 DataType::Utf8
             };
-            c.strict(ret, move |a| {
-                let re = cache.get(s(&a[0]).unwrap_or_default())?;
-                let input = s(&a[1]).unwrap_or_default();
-                let group = a.get(2).map_or(Some(0), i).ok_or("null group")?;
+            let cache = Arc::new(cache);
+            let shared = Arc::clone(&cache);
+            let columns = move |args: &[ColumnarValue]| {
+                // REGEXP_EXTRACT of a column with a constant pattern and group.
+                if all {
+                    return None;
+                }
+                let re = shared.get(s(constant(args, 0)?)?).ok()?;
+                let input = str_column(args, 1)?;
+                let group = match args.len() {
+                    3 => i(constant(args, 2)?)?,
+                    _ => 0,
+                };
                 if group < 0 || group as usize >= re.captures_len() {
-                    return Ok(ScalarValue::Null);
+                    return None;
                 }
                 let g = group as usize;
-                if all {
-                    let items = re
-                        .captures_iter(input)
-                        .map(|cap| {
-                            cap.get(g)
-                                .map_or(ScalarValue::Utf8(None), |m| utf8(m.as_str()))
-                        })
-                        .collect();
-                    list_value(&SqlType::String, items)
-                } else {
-                    Ok(re
-                        .captures(input)
-                        .and_then(|cap| cap.get(g))
-                        .map_or(ScalarValue::Null, |m| utf8(m.as_str())))
-                }
-            })
+                let mut locs = re.capture_locations();
+                Some(Ok(map_strings(input, |v, out| {
+                    match re.captures_read(&mut locs, v).and_then(|_| locs.get(g)) {
+                        Some((from, to)) => {
+                            out.push_str(&v[from..to]);
+                            true
+                        }
+                        None => false,
+                    }
+                })))
+            };
+            c.strict_columns(
+                ret,
+                move |a| {
+                    let re = cache.get(s(&a[0]).unwrap_or_default())?;
+                    let input = s(&a[1]).unwrap_or_default();
+                    let group = a.get(2).map_or(Some(0), i).ok_or("null group")?;
+                    if group < 0 || group as usize >= re.captures_len() {
+                        return Ok(ScalarValue::Null);
+                    }
+                    let g = group as usize;
+                    if all {
+                        let items = re
+                            .captures_iter(input)
+                            .map(|cap| {
+                                cap.get(g)
+                                    .map_or(ScalarValue::Utf8(None), |m| utf8(m.as_str()))
+                            })
+                            .collect();
+                        list_value(&SqlType::String, items)
+                    } else {
+                        Ok(re
+                            .captures(input)
+                            .and_then(|cap| cap.get(g))
+                            .map_or(ScalarValue::Null, |m| utf8(m.as_str())))
+                    }
+                },
+                columns,
+            )
         }
         "REGEXP_REPLACE" if c.all(&[Str, Str, Str]) => {
             let cache = RegexCache::new();

@@ -4,7 +4,7 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use datafusion::arrow::array::{new_empty_array, Array};
+use datafusion::arrow::array::{new_empty_array, Array, ArrayRef, StringArray, StringBuilder};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Result as DFResult, ScalarValue};
 use datafusion::logical_expr::{
@@ -16,6 +16,11 @@ use crate::types::SqlType;
 /// A function over one row's argument values. `Err` (or a panic-free failure) gives NULL.
 pub(crate) type RowFn = dyn Fn(&[ScalarValue]) -> Result<ScalarValue, String> + Send + Sync;
 
+/// The same function over whole columns, for the argument shapes it was written for (say, a
+/// string column and constant options): `None` for any other shape, which then runs row by row.
+/// It must give exactly what the row form gives, row for row.
+pub(crate) type ColumnFn = dyn Fn(&[ColumnarValue]) -> Option<DFResult<ArrayRef>> + Send + Sync;
+
 /// A scalar UDF evaluated row by row through a closure, with a return type fixed at planning.
 pub(crate) struct RowUdf {
     name: String,
@@ -23,6 +28,7 @@ pub(crate) struct RowUdf {
     ret: DataType,
     strict: bool,
     f: Arc<RowFn>,
+    columns: Option<Arc<ColumnFn>>,
 }
 
 impl fmt::Debug for RowUdf {
@@ -83,6 +89,13 @@ impl ScalarUDFImpl for RowUdf {
         } else {
             args.number_rows
         };
+        if let (false, Some(columns)) = (all_scalar, &self.columns) {
+            if let Some(out) = columns(&args.args) {
+                let out = out?;
+                debug_assert_eq!(out.data_type(), &self.ret);
+                return Ok(ColumnarValue::Array(out));
+            }
+        }
         let mut out = Vec::with_capacity(rows);
         let mut vals = Vec::with_capacity(args.args.len());
         for row in 0..rows {
@@ -205,6 +218,25 @@ impl Call {
         ))
     }
 
+    /// A row function over all arguments (NULL in any gives NULL), with a whole-column form
+    /// for the shapes `columns` handles.
+    pub fn strict_columns(
+        &self,
+        ret: DataType,
+        f: impl Fn(&[ScalarValue]) -> Result<ScalarValue, String> + Send + Sync + 'static,
+        columns: impl Fn(&[ColumnarValue]) -> Option<DFResult<ArrayRef>> + Send + Sync + 'static,
+    ) -> Result<Expr, String> {
+        Ok(udf_expr(
+            &self.name,
+            self.args.clone(),
+            ret,
+            true,
+            Volatility::Immutable,
+            Arc::new(f),
+            Some(Arc::new(columns)),
+        ))
+    }
+
     /// A row function over all arguments that handles NULLs itself.
     pub fn lenient(
         &self,
@@ -231,6 +263,18 @@ pub(crate) fn row_expr(
     volatility: Volatility,
     f: impl Fn(&[ScalarValue]) -> Result<ScalarValue, String> + Send + Sync + 'static,
 ) -> Expr {
+    udf_expr(name, args, ret, strict, volatility, Arc::new(f), None)
+}
+
+fn udf_expr(
+    name: &str,
+    args: Vec<Expr>,
+    ret: DataType,
+    strict: bool,
+    volatility: Volatility,
+    f: Arc<RowFn>,
+    columns: Option<Arc<ColumnFn>>,
+) -> Expr {
     let signature = if args.is_empty() {
         Signature::nullary(volatility)
     } else {
@@ -241,9 +285,50 @@ pub(crate) fn row_expr(
         signature,
         ret,
         strict,
-        f: Arc::new(f),
+        f,
+        columns,
     };
     ScalarUDF::new_from_impl(udf).call(args)
+}
+
+/// Argument `i` as a string column (`Utf8`), when it is one.
+pub(crate) fn str_column(args: &[ColumnarValue], i: usize) -> Option<&StringArray> {
+    match args.get(i)? {
+        ColumnarValue::Array(a) => a.as_any().downcast_ref::<StringArray>(),
+        ColumnarValue::Scalar(_) => None,
+    }
+}
+
+/// Argument `i` as a constant, when it is one.
+pub(crate) fn constant(args: &[ColumnarValue], i: usize) -> Option<&ScalarValue> {
+    match args.get(i)? {
+        ColumnarValue::Scalar(v) => Some(v),
+        ColumnarValue::Array(_) => None,
+    }
+}
+
+/// A string column mapped row by row into a new one: `f` writes a row's result into the
+/// buffer and says whether it is non-null; nulls stay null.
+pub(crate) fn map_strings(
+    input: &StringArray,
+    mut f: impl FnMut(&str, &mut String) -> bool,
+) -> ArrayRef {
+    let mut out = StringBuilder::with_capacity(input.len(), input.value_data().len());
+    let mut buf = String::new();
+    for v in input.iter() {
+        match v {
+            Some(x) => {
+                buf.clear();
+                if f(x, &mut buf) {
+                    out.append_value(&buf);
+                } else {
+                    out.append_null();
+                }
+            }
+            None => out.append_null(),
+        }
+    }
+    Arc::new(out.finish())
 }
 
 /// Kinds of argument types.

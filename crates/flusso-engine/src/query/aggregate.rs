@@ -17,8 +17,9 @@
 //! An update's timestamp is the highest event time among the rows of its group (session
 //! windows: the session's end).
 //!
-//! The common case (a stream source, no session window, no EMIT FINAL, COUNT/SUM/AVG/MIN/MAX
-//! over numbers) runs vectorised in [`Columnar`]; everything else row by row here.
+//! The common case (a stream source, no session window, COUNT/SUM/AVG/MIN/MAX over numbers,
+//! `EMIT FINAL` only over time windows) runs vectorised in [`Columnar`]; everything else row by
+//! row here.
 //!
 //! State: groups in hash maps (time windows in a map ordered by window start, so windows past
 //! their retention are dropped cheaply); every group changed by a step is reported by

@@ -8,6 +8,11 @@
 //! ([`GroupsAccumulator`]). A batch is applied in two passes: first every row finds its group
 //! (and window), then each call runs over the (row, group) pairs in order, yielding the group's
 //! result after each row — the update ksqlDB emits for that record.
+//!
+//! With `EMIT FINAL` (time windows) no per-record update is built: the groups of each window are
+//! kept in the order they came (`by_window`), and a window's final rows are read from
+//! the accumulators when stream time passes its end plus grace. What was released is known from
+//! event time alone, so a restored state does not release a window again.
 
 use std::collections::BTreeMap;
 use std::hash::BuildHasher;
@@ -57,7 +62,8 @@ pub(crate) struct Columnar {
     free: Vec<u32>,
     live_count: usize,
     accs: Vec<Box<dyn GroupsAccumulator>>,
-    /// Time windows: group ids by window start (for retention).
+    /// Time windows: group ids by window start, in the order they came (for retention and
+    /// `EMIT FINAL`).
     by_window: BTreeMap<i64, Vec<u32>>,
     /// Groups changed since the last [`Columnar::take_dirty`] (may repeat; `dirty_flag` rules).
     dirty: Vec<u32>,
@@ -65,6 +71,12 @@ pub(crate) struct Columnar {
     expired: Vec<(Box<[u8]>, i64)>,
     /// The highest event time seen (windowed).
     pub stream_time: i64,
+    /// `EMIT FINAL`: the highest event time of an update, and the highest window start updated
+    /// (closed windows are released against these), and the event time up to which closed
+    /// windows have been released.
+    suppress_time: i64,
+    suppress_start: i64,
+    released_until: i64,
     /// Records dropped because their window had closed.
     pub late: u64,
 }
@@ -77,7 +89,7 @@ impl Columnar {
             Some(WindowShape::Time { size, advance }) => Some((size, advance)),
             Some(WindowShape::Session { .. }) => return None,
         };
-        if plan.table_source || plan.emit_final || plan.group_by.is_empty() {
+        if plan.table_source || plan.group_by.is_empty() || (plan.emit_final && window.is_none()) {
             return None;
         }
         let kinds: Option<Vec<_>> = plan
@@ -119,6 +131,9 @@ impl Columnar {
             dirty: Vec::new(),
             expired: Vec::new(),
             stream_time: i64::MIN,
+            suppress_time: i64::MIN,
+            suppress_start: i64::MIN,
+            released_until: i64::MIN,
             late: 0,
         })
     }
@@ -224,6 +239,15 @@ impl Columnar {
                 }
             }
         }
+        if self.plan.emit_final {
+            for (acc, args) in self.accs.iter_mut().zip(&inputs.args) {
+                acc.update(args, &in_rows, &groups);
+            }
+            self.suppress_time = times.iter().fold(self.suppress_time, |a, &t| a.max(t));
+            self.suppress_start = starts.iter().fold(self.suppress_start, |a, &s| a.max(s));
+            self.expire();
+            return self.release();
+        }
         let results: Vec<ArrayRef> = self
             .accs
             .iter_mut()
@@ -260,6 +284,63 @@ impl Columnar {
             updates = self.latest(updates, &groups)?;
         }
         Ok(updates)
+    }
+
+    /// `EMIT FINAL`: the final rows of the windows closed since the last release (stream time
+    /// passed their end plus grace), windows in order of their end, groups in the order they
+    /// came. As the window store is read for them, a window dropped by retention is not
+    /// released, nor one that started more than its size and grace before the latest window
+    /// start.
+    fn release(&mut self) -> Result<UpdateBatch> {
+        let (Some((size, _)), Some(w)) = (self.window, self.plan.window) else {
+            return self.rows(&[], &[]);
+        };
+        let span = size + w.grace;
+        let horizon = self.suppress_start.saturating_sub(span);
+        let mut ids: Vec<u32> = Vec::new();
+        let mut starts: Vec<i64> = Vec::new();
+        let from = self.released_until.saturating_sub(span);
+        for (&start, groups) in self.by_window.range(from..) {
+            let close = start + span;
+            if close > self.suppress_time {
+                break;
+            }
+            if close <= self.released_until || start < horizon {
+                continue;
+            }
+            for &g in groups {
+                if self.live[g as usize] && self.starts[g as usize] == start {
+                    ids.push(g);
+                    starts.push(start);
+                }
+            }
+        }
+        self.released_until = self.released_until.max(self.suppress_time);
+        self.rows(&ids, &starts)
+    }
+
+    /// The current rows of groups `ids` (windows starting at `starts`), as updates of no record.
+    fn rows(&self, ids: &[u32], starts: &[i64]) -> Result<UpdateBatch> {
+        let parser = self.converter.parser();
+        let keys = self
+            .converter
+            .convert_rows(ids.iter().map(|&g| parser.parse(&self.keys[g as usize])))?;
+        let mut columns = keys;
+        columns.extend(self.accs.iter().map(|a| a.results(ids)));
+        columns.extend(self.bounds(starts));
+        columns.push(Arc::new(Int64Array::from_iter_values(
+            ids.iter().map(|&g| self.times[g as usize]),
+        )));
+        let batch = RecordBatch::try_new_with_options(
+            Arc::clone(&self.plan.agg_schema),
+            columns,
+            &RecordBatchOptions::new().with_row_count(Some(ids.len())),
+        )?;
+        Ok(UpdateBatch {
+            deleted: vec![false; ids.len()],
+            offsets: vec![-1; ids.len()],
+            batch,
+        })
     }
 
     /// WINDOWSTART and WINDOWEND columns for windows starting at `starts`.
@@ -423,6 +504,10 @@ impl Columnar {
         }
         if self.window.is_some() {
             self.stream_time = self.stream_time.max(ts);
+            // Windows closed before the state was written were released then.
+            self.suppress_time = self.suppress_time.max(ts);
+            self.released_until = self.released_until.max(ts);
+            self.suppress_start = self.suppress_start.max(start);
         }
         Ok(())
     }

@@ -896,6 +896,19 @@ impl ExprTranslator<'_> {
             }
             "MAP" => {
                 let (keys, values): (Vec<_>, Vec<_>) = named.into_iter().unzip();
+                // A null STRING key is written `"null"` by ksqlDB's serializers; an Arrow map
+                // cannot hold a null key, so the key is that text from the start.
+                let keys = keys
+                    .into_iter()
+                    .map(|k| match k {
+                        Expr::Literal(ref v, _) if !v.is_null() => Ok(k),
+                        k if matches!(self.type_of(&k), Ok(DataType::Utf8)) => Ok(
+                            datafusion::logical_expr::when(k.clone().is_null(), lit("null"))
+                                .otherwise(k)?,
+                        ),
+                        k => Ok(k),
+                    })
+                    .collect::<Result<Vec<_>>>()?;
                 Ok(datafusion::functions_nested::map::map(keys, values))
             }
             "ARRAY" => Ok(datafusion::functions_nested::expr_fn::make_array(

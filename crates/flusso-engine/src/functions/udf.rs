@@ -208,14 +208,7 @@ impl Call {
         ret: DataType,
         f: impl Fn(&[ScalarValue]) -> Result<ScalarValue, String> + Send + Sync + 'static,
     ) -> Result<Expr, String> {
-        Ok(row_expr(
-            &self.name,
-            self.args.clone(),
-            ret,
-            true,
-            Volatility::Immutable,
-            f,
-        ))
+        Ok(self.expr(ret, true, Arc::new(f), None))
     }
 
     /// A row function over all arguments (NULL in any gives NULL), with a whole-column form
@@ -226,15 +219,7 @@ impl Call {
         f: impl Fn(&[ScalarValue]) -> Result<ScalarValue, String> + Send + Sync + 'static,
         columns: impl Fn(&[ColumnarValue]) -> Option<DFResult<ArrayRef>> + Send + Sync + 'static,
     ) -> Result<Expr, String> {
-        Ok(udf_expr(
-            &self.name,
-            self.args.clone(),
-            ret,
-            true,
-            Volatility::Immutable,
-            Arc::new(f),
-            Some(Arc::new(columns)),
-        ))
+        Ok(self.expr(ret, true, Arc::new(f), Some(Arc::new(columns))))
     }
 
     /// A row function over all arguments that handles NULLs itself.
@@ -243,14 +228,26 @@ impl Call {
         ret: DataType,
         f: impl Fn(&[ScalarValue]) -> Result<ScalarValue, String> + Send + Sync + 'static,
     ) -> Result<Expr, String> {
-        Ok(row_expr(
+        Ok(self.expr(ret, false, Arc::new(f), None))
+    }
+
+    fn expr(
+        &self,
+        ret: DataType,
+        strict: bool,
+        f: Arc<RowFn>,
+        columns: Option<Arc<ColumnFn>>,
+    ) -> Expr {
+        let volatility = Volatility::Immutable;
+        udf_expr(
             &self.name,
             self.args.clone(),
             ret,
-            false,
-            Volatility::Immutable,
+            strict,
+            volatility,
             f,
-        ))
+            columns,
+        )
     }
 }
 

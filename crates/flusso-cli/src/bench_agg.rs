@@ -41,6 +41,12 @@ pub struct AggBenchArgs {
     /// Only what step 4 needs: the table (step 3, restart included), then the lookups.
     #[arg(long)]
     pub lookups_only: bool,
+    /// Only step 2 (streaming vs batch over the same batches).
+    #[arg(long)]
+    pub compare_only: bool,
+    /// Runs of step 2's streaming and batch sides; the fastest of each is reported.
+    #[arg(long, default_value_t = 3)]
+    pub repeat: usize,
     /// The lookups' HTTP client: `raw` (HTTP/1.1 keep-alive over a TcpStream per client, the
     /// least CPU taken from the server) or `reqwest`.
     #[arg(long, default_value = "raw")]
@@ -87,6 +93,35 @@ async fn measure(
     Ok(per_core)
 }
 
+/// Step 2: the streaming operator and DataFusion's batch query over the same Arrow batches.
+async fn compare(engine: &Engine, repeat: usize) -> anyhow::Result<()> {
+    println!(
+        "\n2. the same aggregation over in-memory Arrow batches (fastest of {repeat} runs each)"
+    );
+    let c = engine
+            .aggregate_vs_batch(
+                "READINGS",
+                &format!("{WINDOWED} EMIT CHANGES;"),
+                "SELECT \"SENSOR\", \"ROWTIME\" - \"ROWTIME\" % 60000 AS ws, COUNT(*), SUM(\"TEMP\") FROM t GROUP BY \"SENSOR\", \"ROWTIME\" - \"ROWTIME\" % 60000",
+                repeat,
+            )
+            .await?;
+    println!(
+            "  {} rows: streaming (one core) {:.3} s ({:.0} rows/s, {} groups); DataFusion batch, default configuration (all cores) {:.3} s: streaming takes {:.2}x its time; DataFusion batch on one core {:.3} s ({:.0} rows/s, {} groups): streaming takes {:.2}x its time (target <= 2x)",
+            c.rows,
+            c.streaming_secs,
+            c.rows as f64 / c.streaming_secs,
+            c.streaming_groups,
+            c.batch_secs_all_cores,
+            c.streaming_secs / c.batch_secs_all_cores,
+            c.batch_secs,
+            c.rows as f64 / c.batch_secs,
+            c.batch_groups,
+            c.streaming_secs / c.batch_secs
+        );
+    Ok(())
+}
+
 pub fn run(args: AggBenchArgs) -> anyhow::Result<()> {
     if args.lookups_only {
         return run_lookups_only(args);
@@ -112,6 +147,11 @@ pub fn run(args: AggBenchArgs) -> anyhow::Result<()> {
         session.properties.insert("auto.offset.reset".into(), "earliest".into());
         engine.execute(CREATE_READINGS, &mut session).await?;
 
+        if args.compare_only {
+            compare(&engine, args.repeat).await?;
+            log.shutdown()?;
+            return anyhow::Ok(());
+        }
         // 1. Windowed COUNT/SUM, caching on and off.
         println!("\n1. tumbling-window COUNT/SUM (ksqlDB's published figure: ~12,000 records/s per core)");
         let mut cached = session.clone();
@@ -126,28 +166,7 @@ pub fn run(args: AggBenchArgs) -> anyhow::Result<()> {
         let off = measure(&engine, "PER_MIN_ALL", &format!("CREATE TABLE per_min_all AS {WINDOWED};"), &mut uncached).await?;
         println!("  caching on: {on:.0}/s per core ({:.2}x the 100,000 target); caching off: {off:.0}/s per core", on / 100_000.0);
 
-        // 2. Streaming operator vs DataFusion batch over the same Arrow batches.
-        println!("\n2. the same aggregation over in-memory Arrow batches");
-        let c = engine
-            .aggregate_vs_batch(
-                "READINGS",
-                &format!("{WINDOWED} EMIT CHANGES;"),
-                "SELECT \"SENSOR\", \"ROWTIME\" - \"ROWTIME\" % 60000 AS ws, COUNT(*), SUM(\"TEMP\") FROM t GROUP BY \"SENSOR\", \"ROWTIME\" - \"ROWTIME\" % 60000",
-            )
-            .await?;
-        println!(
-            "  {} rows: streaming (one core) {:.3} s ({:.0} rows/s, {} groups); DataFusion batch, default configuration (all cores) {:.3} s: streaming takes {:.2}x its time; DataFusion batch on one core {:.3} s ({:.0} rows/s, {} groups): streaming takes {:.2}x its time (target <= 2x)",
-            c.rows,
-            c.streaming_secs,
-            c.rows as f64 / c.streaming_secs,
-            c.streaming_groups,
-            c.batch_secs_all_cores,
-            c.streaming_secs / c.batch_secs_all_cores,
-            c.batch_secs,
-            c.rows as f64 / c.batch_secs,
-            c.batch_groups,
-            c.streaming_secs / c.batch_secs
-        );
+        compare(&engine, args.repeat).await?;
 
         // 3. One group per record, then a restore.
         println!("\n3. a {}-key table, restored from its changelog", args.records);

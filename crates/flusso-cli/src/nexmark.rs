@@ -392,6 +392,11 @@ fn run_one(args: RunArgs) -> anyhow::Result<()> {
         "  {} persistent queries; {} output records in {}; errors {}, late {}",
         r.queries, r.outputs, query.sink, r.errors, r.late
     );
+    if r.stages.len() > 1 {
+        for (id, read, written, changelog) in &r.stages {
+            println!("    {id}: read {read}, wrote {written}, changelog {changelog}");
+        }
+    }
     println!(
         "  wall {:.2} s, cpu {:.2} s (generating events {:.2} s, appending {:.2} s)",
         r.wall_secs, r.cpu_secs, r.generate_secs, r.append_secs
@@ -455,6 +460,7 @@ fn report_from_json(v: &serde_json::Value) -> RunReport {
             _ => None,
         },
         peak_rss: v["peak_rss"].as_u64(),
+        stages: Vec::new(),
     }
 }
 

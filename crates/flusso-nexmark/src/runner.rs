@@ -149,6 +149,9 @@ pub struct RunReport {
     pub latency: Option<(f64, f64, usize)>,
     /// Peak resident memory of the process (bytes).
     pub peak_rss: Option<u64>,
+    /// Per query of the pipeline, upstream first: its id, records read, records written and
+    /// changelog records written.
+    pub stages: Vec<(String, u64, u64, u64)>,
 }
 
 impl RunReport {
@@ -437,6 +440,17 @@ async fn run_on(
             queries: queries.len(),
             latency,
             peak_rss,
+            stages: queries
+                .iter()
+                .map(|q| {
+                    (
+                        q.id.clone(),
+                        q.stats.records_in.load(Relaxed),
+                        q.stats.records_out.load(Relaxed),
+                        q.stats.changelog_out.load(Relaxed),
+                    )
+                })
+                .collect(),
         },
         rows,
     })

@@ -40,29 +40,34 @@ impl Engine {
     /// Decodes every record of `source` into Arrow batches, then runs the aggregation of
     /// `streaming_sql` (a `SELECT ... GROUP BY ... EMIT CHANGES` over `source`) through the
     /// streaming operator, and `batch_sql` through DataFusion over the same batches registered
-    /// as table `t` (the scan's columns, ROWTIME included).
+    /// as table `t` (the scan's columns, ROWTIME included); each side `repeat` times, the
+    /// fastest run counting.
     pub async fn aggregate_vs_batch(
         &self,
         source: &str,
         streaming_sql: &str,
         batch_sql: &str,
+        repeat: usize,
     ) -> Result<AggregateComparison> {
         let (agg, schema, batches) = self.decoded_aggregation(source, streaming_sql).await?;
         let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+        let repeat = repeat.max(1);
 
         // Streaming: every row updates its group and yields the group's new value.
-        let t0 = Instant::now();
-        let mut state = Aggregator::new(Arc::clone(&agg));
-        let mut updates = 0usize;
-        for b in &batches {
-            let pass = BooleanArray::from(vec![true; b.num_rows()]);
-            let inputs = state.evaluate(b)?;
-            updates += state.update_batch(&inputs, &pass, None, false)?.len();
-            state.clear_dirty();
+        let mut streaming_secs = f64::INFINITY;
+        let mut streaming_groups = 0;
+        for _ in 0..repeat {
+            let t0 = Instant::now();
+            let mut state = Aggregator::new(Arc::clone(&agg));
+            for b in &batches {
+                let pass = BooleanArray::from(vec![true; b.num_rows()]);
+                let inputs = state.evaluate(b)?;
+                std::hint::black_box(state.update_batch(&inputs, &pass, None, false)?);
+                state.clear_dirty();
+            }
+            streaming_secs = streaming_secs.min(t0.elapsed().as_secs_f64());
+            streaming_groups = state.len();
         }
-        let streaming_secs = t0.elapsed().as_secs_f64();
-        let streaming_groups = state.len();
-        let _ = updates;
 
         // Batch: DataFusion over the same batches, with its default configuration (the work
         // spread over the machine's cores), then on one core as the streaming operator runs.
@@ -75,10 +80,14 @@ impl Engine {
         ] {
             let ctx = SessionContext::new_with_config(config);
             ctx.register_table("t", Arc::clone(&table) as _)?;
-            let t0 = Instant::now();
-            let result = ctx.sql(batch_sql).await?.collect().await?;
-            timings.push(t0.elapsed().as_secs_f64());
-            batch_groups = result.iter().map(|b| b.num_rows()).sum();
+            let mut best = f64::INFINITY;
+            for _ in 0..repeat {
+                let t0 = Instant::now();
+                let result = ctx.sql(batch_sql).await?.collect().await?;
+                best = best.min(t0.elapsed().as_secs_f64());
+                batch_groups = result.iter().map(|b| b.num_rows()).sum();
+            }
+            timings.push(best);
         }
         let (batch_secs_all_cores, batch_secs) = (timings[0], timings[1]);
         Ok(AggregateComparison {
@@ -273,6 +282,16 @@ mod tests {
                 sorted(rows.all_updates().unwrap()),
                 "{sql}"
             );
+            // Records after the restore find the restored groups.
+            let again = sql.replace("EMIT FINAL", "EMIT CHANGES");
+            if again == sql {
+                let a = run(&mut fast, &batches, false);
+                let b = run(&mut rows, &batches, false);
+                for (x, y) in a.iter().zip(&b) {
+                    assert_eq!(x.batch, y.batch, "{sql}: after a restore");
+                }
+                assert_eq!(fast.len(), rows.len(), "{sql}: after a restore");
+            }
         }
     }
 }

@@ -166,6 +166,9 @@ impl PersistentQuery {
             timestamp: 0,
             headers: Vec::new(),
         });
+        self.stats
+            .changelog_out
+            .fetch_add(records.len() as u64, Ordering::Relaxed);
         self.produce_chunked(records).await?;
         *self.checkpointed.lock() = Some(current);
         Ok(())

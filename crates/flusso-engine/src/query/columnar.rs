@@ -25,6 +25,7 @@ use datafusion::arrow::array::{
 use datafusion::arrow::compute::{take, take_record_batch};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::row::{RowConverter, SortField};
+use datafusion::common::hash_utils::{create_hashes, RandomState};
 use datafusion::common::ScalarValue;
 use hashbrown::{DefaultHashBuilder, HashTable};
 use serde_json::{json, Value as Json};
@@ -37,6 +38,47 @@ use crate::udaf::columnar::{create, GroupsAccumulator};
 /// "No window" in the per-group window start.
 const UNWINDOWED: i64 = i64::MIN;
 
+/// Key bytes up to this length are kept in the hash table's entry.
+const INLINE: usize = 19;
+
+/// A group's entry in the hash table: its id, its window start and, when short, its key bytes,
+/// so that finding a group reads no memory beyond the table (the per-group vectors are not
+/// touched until the group is found).
+#[derive(Clone, Copy)]
+struct Slot {
+    start: i64,
+    g: u32,
+    /// Length of the inline key; `u8::MAX`: the key is longer, compare `keys[g]`.
+    len: u8,
+    inline: [u8; INLINE],
+}
+
+impl Slot {
+    fn new(g: u32, start: i64, key: &[u8]) -> Slot {
+        let mut inline = [0u8; INLINE];
+        let len = if key.len() <= INLINE {
+            inline[..key.len()].copy_from_slice(key);
+            key.len() as u8
+        } else {
+            u8::MAX
+        };
+        Slot {
+            start,
+            g,
+            len,
+            inline,
+        }
+    }
+
+    fn matches(&self, key: &[u8], start: i64, keys: &[Box<[u8]>]) -> bool {
+        self.start == start
+            && match self.len {
+                u8::MAX => *keys[self.g as usize] == *key,
+                n => self.inline[..n as usize] == *key,
+            }
+    }
+}
+
 /// The state of a vectorised aggregation.
 pub(crate) struct Columnar {
     plan: Arc<AggregatePlan>,
@@ -45,7 +87,7 @@ pub(crate) struct Columnar {
     converter: RowConverter,
     hasher: DefaultHashBuilder,
     /// Group ids, by hash of (key bytes, window start).
-    table: HashTable<u32>,
+    table: HashTable<Slot>,
     // Per group id:
     hashes: Vec<u64>,
     keys: Vec<Box<[u8]>>,
@@ -138,14 +180,30 @@ impl Columnar {
         })
     }
 
-    /// The group of `key` in the window starting at `start`, created empty (event time `ts`)
+    /// Hashes of the grouping values of each row of `columns` (not yet of their window).
+    fn key_hashes(columns: &[ArrayRef], rows: usize) -> Result<Vec<u64>> {
+        let mut hashes = vec![0; rows];
+        create_hashes(columns, &RandomState::default(), &mut hashes)?;
+        Ok(hashes)
+    }
+
+    /// The hash of a group: of its key's hash (from [`Columnar::key_hashes`]) and its window.
+    fn hash(&self, key_hash: u64, start: i64) -> u64 {
+        self.hasher.hash_one((key_hash, start))
+    }
+
+    /// The group of `key` in the window starting at `start` (hash `hash`), if there is one.
+    fn find(&self, key: &[u8], start: i64, hash: u64) -> Option<u32> {
+        let keys = &self.keys;
+        self.table
+            .find(hash, |s| s.matches(key, start, keys))
+            .map(|s| s.g)
+    }
+
+    /// The group of `key` in the window starting at `start` (hash `hash`), created empty (event time `ts`)
     /// when new.
-    fn group(&mut self, key: &[u8], start: i64, ts: i64) -> u32 {
-        let hash = self.hasher.hash_one((key, start));
-        let (keys, starts) = (&self.keys, &self.starts);
-        if let Some(&g) = self.table.find(hash, |&g| {
-            starts[g as usize] == start && *keys[g as usize] == *key
-        }) {
+    fn group(&mut self, key: &[u8], start: i64, hash: u64, ts: i64) -> u32 {
+        if let Some(g) = self.find(key, start, hash) {
             return g;
         }
         let g = match self.free.pop() {
@@ -178,7 +236,8 @@ impl Columnar {
             }
         };
         let hashes = &self.hashes;
-        self.table.insert_unique(hash, g, |&x| hashes[x as usize]);
+        self.table
+            .insert_unique(hash, Slot::new(g, start, key), |s| hashes[s.g as usize]);
         if start != UNWINDOWED {
             self.by_window.entry(start).or_default().push(g);
         }
@@ -202,42 +261,63 @@ impl Columnar {
             .filter_map(|a| a.logical_nulls())
             .collect();
         let grace = self.plan.window.map(|w| w.grace).unwrap_or(0);
+        // The (row, window start) pairs to apply, in order; records of closed windows dropped.
         let mut in_rows: Vec<u32> = Vec::with_capacity(n);
-        let mut groups: Vec<u32> = Vec::with_capacity(n);
         let mut starts: Vec<i64> = Vec::with_capacity(n);
-        let mut times: Vec<i64> = Vec::with_capacity(n);
         for i in 0..n {
             if !(pass.is_valid(i) && pass.value(i)) || key_nulls.iter().any(|b| b.is_null(i)) {
                 continue;
             }
             let ts = inputs.rowtime.value(i);
-            let key = rows.row(i);
-            let mut apply = |this: &mut Columnar, start: i64| {
-                let g = this.group(key.as_ref(), start, ts);
-                let gi = g as usize;
-                this.times[gi] = this.times[gi].max(ts);
-                if !this.dirty_flag[gi] {
-                    this.dirty_flag[gi] = true;
-                    this.dirty.push(g);
-                }
-                in_rows.push(i as u32);
-                groups.push(g);
-                starts.push(start);
-                times.push(this.times[gi]);
-            };
             match self.window {
-                None => apply(self, UNWINDOWED),
+                None => {
+                    in_rows.push(i as u32);
+                    starts.push(UNWINDOWED);
+                }
                 Some((size, advance)) => {
                     self.stream_time = self.stream_time.max(ts);
                     for start in window_starts(ts, size, advance) {
                         if start + size + grace <= self.stream_time || ts < 0 {
                             self.late += 1;
                         } else {
-                            apply(self, start);
+                            in_rows.push(i as u32);
+                            starts.push(start);
                         }
                     }
                 }
             }
+        }
+        // Their groups: every lookup first, each independent of the others (so that their
+        // reads of the hash table overlap), then the new groups created in order.
+        let key_hashes = Self::key_hashes(&inputs.groups, n)?;
+        let hashes: Vec<u64> = in_rows
+            .iter()
+            .zip(&starts)
+            .map(|(&i, &start)| self.hash(key_hashes[i as usize], start))
+            .collect();
+        let mut groups: Vec<u32> = in_rows
+            .iter()
+            .zip(&starts)
+            .zip(&hashes)
+            .map(|((&i, &start), &hash)| self.find(rows.row(i as usize).as_ref(), start, hash))
+            .map(|g| g.unwrap_or(u32::MAX))
+            .collect();
+        for (k, &i) in in_rows.iter().enumerate() {
+            if groups[k] == u32::MAX {
+                let ts = inputs.rowtime.value(i as usize);
+                let key = rows.row(i as usize);
+                groups[k] = self.group(key.as_ref(), starts[k], hashes[k], ts);
+            }
+        }
+        let mut times: Vec<i64> = Vec::with_capacity(groups.len());
+        for (&i, &g) in in_rows.iter().zip(&groups) {
+            let gi = g as usize;
+            self.times[gi] = self.times[gi].max(inputs.rowtime.value(i as usize));
+            if !self.dirty_flag[gi] {
+                self.dirty_flag[gi] = true;
+                self.dirty.push(g);
+            }
+            times.push(self.times[gi]);
         }
         if self.plan.emit_final {
             for (acc, args) in self.accs.iter_mut().zip(&inputs.args) {
@@ -385,7 +465,7 @@ impl Columnar {
     /// Forgets group `g`.
     fn drop_group(&mut self, g: u32) -> Box<[u8]> {
         let i = g as usize;
-        if let Ok(entry) = self.table.find_entry(self.hashes[i], |&x| x == g) {
+        if let Ok(entry) = self.table.find_entry(self.hashes[i], |s| s.g == g) {
             entry.remove();
         }
         self.live[i] = false;
@@ -478,22 +558,23 @@ impl Columnar {
         self.expired.clear();
     }
 
-    /// Row bytes of a key given as values.
-    fn encode_key(&self, key: &GroupKey) -> Result<Box<[u8]>> {
+    /// Row bytes of a key given as values, and the hash of the values.
+    fn encode_key(&self, key: &GroupKey) -> Result<(Box<[u8]>, u64)> {
         let columns = key
             .iter()
             .map(|v| Ok(v.to_array()?))
             .collect::<Result<Vec<ArrayRef>>>()?;
         let rows = self.converter.convert_columns(&columns)?;
-        Ok(rows.row(0).as_ref().into())
+        let hash = Self::key_hashes(&columns, 1)?[0];
+        Ok((rows.row(0).as_ref().into(), hash))
     }
 
     /// Restores one group from its changelog state.
     pub fn restore(&mut self, key: &GroupKey, window: Option<Window>, state: &Json) -> Result<()> {
-        let bytes = self.encode_key(key)?;
+        let (bytes, key_hash) = self.encode_key(key)?;
         let ts = state.get("ts").and_then(|t| t.as_i64()).unwrap_or(0);
         let start = window.map(|w| w.0).unwrap_or(UNWINDOWED);
-        let g = self.group(&bytes, start, ts) as usize;
+        let g = self.group(&bytes, start, self.hash(key_hash, start), ts) as usize;
         self.times[g] = ts;
         let accs = state
             .get("accs")
@@ -514,13 +595,9 @@ impl Columnar {
 
     /// Forgets one group (a tombstone in the changelog).
     pub fn remove(&mut self, key: &GroupKey, window: Option<Window>) -> Result<()> {
-        let bytes = self.encode_key(key)?;
+        let (bytes, key_hash) = self.encode_key(key)?;
         let start = window.map(|w| w.0).unwrap_or(UNWINDOWED);
-        let hash = self.hasher.hash_one((&*bytes, start));
-        let (keys, starts) = (&self.keys, &self.starts);
-        if let Some(&g) = self.table.find(hash, |&g| {
-            starts[g as usize] == start && *keys[g as usize] == *bytes
-        }) {
+        if let Some(g) = self.find(&bytes, start, self.hash(key_hash, start)) {
             self.drop_group(g);
         }
         Ok(())

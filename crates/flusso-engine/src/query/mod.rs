@@ -59,6 +59,8 @@ pub struct QueryStats {
     pub records_out: AtomicU64,
     /// Records skipped because they failed to decode or evaluate.
     pub errors: AtomicU64,
+    /// Changelog records written (state changes, tombstones and positions).
+    pub changelog_out: AtomicU64,
     /// Changelog records read while restoring state.
     pub restored: AtomicU64,
     /// Records dropped because their window had closed (stream time past its end and grace).

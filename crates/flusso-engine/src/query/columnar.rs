@@ -27,6 +27,7 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::row::{RowConverter, SortField};
 use datafusion::common::hash_utils::{create_hashes, RandomState};
 use datafusion::common::ScalarValue;
+use hashbrown::hash_table::Entry;
 use hashbrown::{DefaultHashBuilder, HashTable};
 use serde_json::{json, Value as Json};
 
@@ -202,10 +203,19 @@ impl Columnar {
 
     /// The group of `key` in the window starting at `start` (hash `hash`), created empty (event time `ts`)
     /// when new.
+    /// The accumulators' vectors are sized for it by [`Columnar::size_accs`].
     fn group(&mut self, key: &[u8], start: i64, hash: u64, ts: i64) -> u32 {
-        if let Some(g) = self.find(key, start, hash) {
-            return g;
-        }
+        let (keys, hashes) = (&self.keys, &self.hashes);
+        let vacant = match self.table.entry(
+            hash,
+            |s| s.matches(key, start, keys),
+            |s| hashes[s.g as usize],
+        ) {
+            Entry::Occupied(e) => return e.get().g,
+            Entry::Vacant(v) => v,
+        };
+        let g = self.free.last().copied().unwrap_or(self.keys.len() as u32);
+        vacant.insert(Slot::new(g, start, key));
         let g = match self.free.pop() {
             Some(g) => {
                 let i = g as usize;
@@ -229,20 +239,21 @@ impl Columnar {
                 self.dirty_flag.push(false);
                 self.last.push(0);
                 self.stamp.push(0);
-                for acc in &mut self.accs {
-                    acc.resize(self.keys.len());
-                }
                 g
             }
         };
-        let hashes = &self.hashes;
-        self.table
-            .insert_unique(hash, Slot::new(g, start, key), |s| hashes[s.g as usize]);
         if start != UNWINDOWED {
             self.by_window.entry(start).or_default().push(g);
         }
         self.live_count += 1;
         g
+    }
+
+    /// Makes the accumulators' vectors as long as the groups' (after new groups).
+    fn size_accs(&mut self) {
+        for acc in &mut self.accs {
+            acc.resize(self.keys.len());
+        }
     }
 
     /// Applies one batch (`pass[i]`: row `i` has a value and passed WHERE); returns the updates
@@ -309,6 +320,7 @@ impl Columnar {
                 groups[k] = self.group(key.as_ref(), starts[k], hashes[k], ts);
             }
         }
+        self.size_accs();
         let mut times: Vec<i64> = Vec::with_capacity(groups.len());
         for (&i, &g) in in_rows.iter().zip(&groups) {
             let gi = g as usize;
@@ -575,6 +587,7 @@ impl Columnar {
         let ts = state.get("ts").and_then(|t| t.as_i64()).unwrap_or(0);
         let start = window.map(|w| w.0).unwrap_or(UNWINDOWED);
         let g = self.group(&bytes, start, self.hash(key_hash, start), ts) as usize;
+        self.size_accs();
         self.times[g] = ts;
         let accs = state
             .get("accs")

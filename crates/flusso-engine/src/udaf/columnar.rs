@@ -32,6 +32,8 @@ pub enum ColumnarKind {
     Min(SqlType),
     /// `MAX(x)`.
     Max(SqlType),
+    /// `LATEST_BY_OFFSET(x)` (`true`) or `EARLIEST_BY_OFFSET(x)`, nulls ignored.
+    ByOffset(SqlType, bool),
 }
 
 /// The vectorised form of the function `upper` for arguments of `types`, if it has one.
@@ -46,6 +48,9 @@ pub(crate) fn kind(upper: &str, types: &[SqlType]) -> Option<ColumnarKind> {
         "AVG" => numeric.map(ColumnarKind::Avg),
         "MIN" => numeric.map(ColumnarKind::Min),
         "MAX" => numeric.map(ColumnarKind::Max),
+        "LATEST_BY_OFFSET" | "EARLIEST_BY_OFFSET" => {
+            numeric.map(|t| ColumnarKind::ByOffset(t, upper == "LATEST_BY_OFFSET"))
+        }
         _ => None,
     }
 }
@@ -105,6 +110,12 @@ pub fn create(kind: &ColumnarKind) -> Box<dyn GroupsAccumulator> {
                 || Box::new(MinMaxAcc::<Float64Type>::new(max)),
             )
         }
+        ColumnarKind::ByOffset(t, latest) => by_type(
+            t,
+            || Box::new(ByOffsetAcc::<Int32Type>::new(*latest)),
+            || Box::new(ByOffsetAcc::<Int64Type>::new(*latest)),
+            || Box::new(ByOffsetAcc::<Float64Type>::new(*latest)),
+        ),
     }
 }
 
@@ -447,6 +458,141 @@ where
     }
 }
 
+/// `LATEST_BY_OFFSET` / `EARLIEST_BY_OFFSET` of one argument, nulls ignored. As the row form
+/// (`offset.rs`), each value is stamped with the process-wide sequence, LATEST starts from a
+/// stamped null and EARLIEST from nothing; the state is the same `{"seq", "val"}`.
+struct ByOffsetAcc<T: ArrowPrimitiveType> {
+    latest: bool,
+    /// Whether the group holds a stamped value (possibly null).
+    held: Vec<bool>,
+    seq: Vec<i64>,
+    /// Whether the held value is not null, and the value.
+    set: Vec<bool>,
+    value: Vec<T::Native>,
+}
+
+impl<T: ArrowPrimitiveType> ByOffsetAcc<T> {
+    fn new(latest: bool) -> Self {
+        ByOffsetAcc {
+            latest,
+            held: Vec::new(),
+            seq: Vec::new(),
+            set: Vec::new(),
+            value: Vec::new(),
+        }
+    }
+
+    /// Group `g` empty, as the row form's `create`.
+    fn empty(&mut self, g: usize, seq: i64) {
+        self.held[g] = self.latest;
+        self.seq[g] = seq;
+        self.set[g] = false;
+        self.value[g] = T::Native::default();
+    }
+}
+
+impl<T: ArrowPrimitiveType> GroupsAccumulator for ByOffsetAcc<T>
+where
+    T::Native: Num<Arrow = T>,
+{
+    fn resize(&mut self, groups: usize) {
+        let from = self.held.len();
+        if from >= groups {
+            return;
+        }
+        grow(&mut self.held, groups);
+        grow(&mut self.seq, groups);
+        grow(&mut self.set, groups);
+        grow(&mut self.value, groups);
+        let first = if self.latest {
+            super::offset::next_seqs(groups - from)
+        } else {
+            -1
+        };
+        for g in from..groups {
+            let seq = if self.latest {
+                first + (g - from) as i64
+            } else {
+                -1
+            };
+            self.empty(g, seq);
+        }
+    }
+    fn reset(&mut self, g: usize) {
+        let seq = if self.latest {
+            super::offset::next_seqs(1)
+        } else {
+            -1
+        };
+        self.empty(g, seq);
+    }
+    fn update(&mut self, args: &[ArrayRef], rows: &[u32], groups: &[u32]) -> ArrayRef {
+        let mut out = Vec::with_capacity(rows.len());
+        let mut valid = Vec::with_capacity(rows.len());
+        if let Some(values) = first::<T>(args) {
+            let nulls = values.logical_nulls();
+            let raw = values.values();
+            // Stamps in row order, from a range taken for the batch (unused ones are skipped).
+            let mut seq = super::offset::next_seqs(rows.len());
+            for (&r, &g) in rows.iter().zip(groups) {
+                let g = g as usize;
+                if nulls.as_ref().is_none_or(|b| b.is_valid(r as usize))
+                    && (self.latest || !self.held[g])
+                {
+                    self.held[g] = true;
+                    self.set[g] = true;
+                    self.value[g] = raw[r as usize];
+                    self.seq[g] = seq;
+                    seq += 1;
+                }
+                out.push(self.value[g]);
+                valid.push(self.set[g]);
+            }
+        }
+        Arc::new(PrimitiveArray::<T>::new(
+            out.into(),
+            Some(NullBuffer::from(valid)),
+        ))
+    }
+    fn results(&self, groups: &[u32]) -> ArrayRef {
+        let values: Vec<T::Native> = groups.iter().map(|&g| self.value[g as usize]).collect();
+        let valid: Vec<bool> = groups.iter().map(|&g| self.set[g as usize]).collect();
+        Arc::new(PrimitiveArray::<T>::new(
+            values.into(),
+            Some(NullBuffer::from(valid)),
+        ))
+    }
+    fn state(&self, g: usize) -> Json {
+        if !self.held[g] {
+            return Json::Null;
+        }
+        let value = match self.set[g] {
+            true => self.value[g].scalar(),
+            false => crate::value::null_of(&T::Native::sql_type()),
+        };
+        super::offset::stamped_json(&(self.seq[g], value))
+    }
+    fn restore(&mut self, g: usize, state: &Json) -> Result<(), String> {
+        if state.is_null() {
+            self.held[g] = false;
+            self.set[g] = false;
+            return Ok(());
+        }
+        let (seq, v) = super::offset::json_stamped(state, &T::Native::sql_type())?;
+        self.held[g] = true;
+        self.seq[g] = seq;
+        self.set[g] = !v.is_null();
+        self.value[g] = match v {
+            ScalarValue::Int32(Some(x)) => T::Native::from_json(&Json::from(x)),
+            ScalarValue::Int64(Some(x)) => T::Native::from_json(&Json::from(x)),
+            ScalarValue::Float64(Some(x)) => T::Native::from_json(&f64_json(x)),
+            _ => None,
+        }
+        .unwrap_or_default();
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -483,8 +629,20 @@ mod tests {
                 "{name} row {i}"
             );
         }
+        // Sequence stamps are process-wide: the two forms' differ, their order does not matter
+        // between groups.
+        let unstamped = |mut j: Json| {
+            if let Some(seq) = j.get_mut("seq") {
+                *seq = Json::from(0);
+            }
+            j
+        };
         for (g, row) in rows.iter().enumerate() {
-            assert_eq!(col.state(g), row.state(), "{name} state");
+            assert_eq!(
+                unstamped(col.state(g)),
+                unstamped(row.state()),
+                "{name} state"
+            );
             // The state reads back in both forms.
             let mut again = create(&kind);
             again.resize(1);
@@ -515,11 +673,20 @@ mod tests {
             Some(0.1),
             Some(7.0),
         ]));
-        for name in ["COUNT", "SUM", "AVG", "MIN", "MAX"] {
+        let all = [
+            "COUNT",
+            "SUM",
+            "AVG",
+            "MIN",
+            "MAX",
+            "LATEST_BY_OFFSET",
+            "EARLIEST_BY_OFFSET",
+        ];
+        for name in all {
             agree(name, SqlType::Int, Arc::clone(&ints));
             agree(name, SqlType::Bigint, Arc::clone(&bigs));
         }
-        for name in ["COUNT", "SUM", "AVG", "MAX"] {
+        for name in ["COUNT", "SUM", "AVG", "MAX", "LATEST_BY_OFFSET"] {
             agree(name, SqlType::Double, Arc::clone(&dbls));
         }
     }

@@ -25,6 +25,11 @@ fn next_seq() -> i64 {
     SEQUENCE.fetch_add(1, AtomicOrdering::Relaxed)
 }
 
+/// The first of `n` consecutive sequence numbers (for a batch of values, stamped in order).
+pub(crate) fn next_seqs(n: usize) -> i64 {
+    SEQUENCE.fetch_add(n as i64, AtomicOrdering::Relaxed)
+}
+
 /// Makes later stamps follow `seq` (after restoring state).
 fn seen_seq(seq: i64) {
     if seq >= 0 {
@@ -99,11 +104,11 @@ pub(crate) fn by_offset(name: &str, args: &[AggregateArg]) -> Resolved {
     ))
 }
 
-fn stamped_json((seq, v): &Stamped) -> Json {
+pub(crate) fn stamped_json((seq, v): &Stamped) -> Json {
     json!({ "seq": seq, "val": to_json(v) })
 }
 
-fn json_stamped(j: &Json, t: &SqlType) -> Result<Stamped, String> {
+pub(crate) fn json_stamped(j: &Json, t: &SqlType) -> Result<Stamped, String> {
     let seq = field(j, "seq")?.as_i64().ok_or("bad offset state")?;
     seen_seq(seq);
     Ok((seq, from_json(field(j, "val")?, t)?))

@@ -1,13 +1,16 @@
 //! The vectorised aggregation: the common case — a stream source grouped by any columns,
-//! unwindowed or in tumbling or hopping windows, with COUNT, SUM, AVG, MIN and MAX over numbers
-//! — run batch by batch on Arrow arrays, with the same results, update order and changelog
-//! state as the row-by-row [`Aggregator`](super::aggregate::Aggregator).
+//! unwindowed or in tumbling or hopping windows, with COUNT, SUM, AVG, MIN, MAX and
+//! LATEST/EARLIEST_BY_OFFSET over numbers — run batch by batch on Arrow arrays, with the same
+//! results, update order and changelog state as the row-by-row
+//! [`Aggregator`](super::aggregate::Aggregator).
 //!
-//! Group keys are Arrow's row format (one byte string per grouping tuple), found through one
-//! hash table of group ids; each aggregate call keeps a state vector indexed by group id
-//! ([`GroupsAccumulator`]). A batch is applied in two passes: first every row finds its group
-//! (and window), then each call runs over the (row, group) pairs in order, yielding the group's
-//! result after each row — the update ksqlDB emits for that record.
+//! Group keys are Arrow's row format (one byte string per grouping tuple), hashed a column at a
+//! time and found through one hash table whose entries hold the group id, the window start and
+//! a short key inline; each aggregate call keeps a state vector indexed by group id
+//! ([`GroupsAccumulator`]). A batch is applied in passes: first every row looks up its group (and
+//! window) — the lookups are independent, so their reads of the table overlap — then the new
+//! groups are created in order, then each call runs over the (row, group) pairs in order,
+//! yielding the group's result after each row — the update ksqlDB emits for that record.
 //!
 //! With `EMIT FINAL` (time windows) no per-record update is built: the groups of each window are
 //! kept in the order they came (`by_window`), and a window's final rows are read from

@@ -1,5 +1,6 @@
-//! Vectorised forms of COUNT, SUM, AVG, MIN and MAX over INT, BIGINT and DOUBLE: one state
-//! vector per aggregate call, indexed by group id, fed whole Arrow arrays.
+//! Vectorised forms of COUNT, SUM, AVG, MIN, MAX and single-argument LATEST_BY_OFFSET /
+//! EARLIEST_BY_OFFSET over INT, BIGINT and DOUBLE: one state vector per aggregate call, indexed
+//! by group id, fed whole Arrow arrays.
 //!
 //! They compute exactly what the row accumulators of this module's siblings compute (Java's
 //! wrapping integer sums, ksqlDB's MIN/MAX replacement rule, AVG of no values is 0.0) and save

@@ -349,18 +349,25 @@ impl Columnar {
             .zip(&inputs.args)
             .map(|(acc, args)| acc.update(args, &in_rows, &groups))
             .collect();
-        let offsets = take(&inputs.offsets, &UInt32Array::from(in_rows.clone()), None)?;
-        let offsets = offsets
-            .as_any()
-            .downcast_ref::<Int64Array>()
-            .map(|a| a.values().to_vec())
-            .unwrap_or_default();
-        let indices = UInt32Array::from(in_rows);
-        let mut columns = inputs
-            .groups
-            .iter()
-            .map(|a| Ok(take(a, &indices, None)?))
-            .collect::<Result<Vec<_>>>()?;
+        // When every row gave one update, in order (one window each, none dropped), the
+        // updates' grouping values and offsets are the input's own columns.
+        let identity =
+            in_rows.len() == n && in_rows.iter().enumerate().all(|(k, &i)| k == i as usize);
+        let (offsets, mut columns) = if identity {
+            (inputs.offsets.values().to_vec(), inputs.groups.clone())
+        } else {
+            let offsets = in_rows
+                .iter()
+                .map(|&i| inputs.offsets.value(i as usize))
+                .collect();
+            let indices = UInt32Array::from(in_rows);
+            let columns = inputs
+                .groups
+                .iter()
+                .map(|a| Ok(take(a, &indices, None)?))
+                .collect::<Result<Vec<_>>>()?;
+            (offsets, columns)
+        };
         columns.extend(results);
         columns.extend(self.bounds(&starts));
         columns.push(Arc::new(Int64Array::from(times)));

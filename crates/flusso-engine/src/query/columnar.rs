@@ -22,12 +22,12 @@ use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    new_null_array, Array, ArrayRef, BooleanArray, Int64Array, RecordBatch, RecordBatchOptions,
-    UInt32Array,
+    new_null_array, Array, ArrayRef, AsArray, BooleanArray, Int64Array, RecordBatch,
+    RecordBatchOptions, StringArray, UInt32Array,
 };
 use datafusion::arrow::compute::{take, take_record_batch};
 use datafusion::arrow::datatypes::DataType;
-use datafusion::arrow::row::{RowConverter, SortField};
+use datafusion::arrow::row::{RowConverter, Rows, SortField};
 use datafusion::common::hash_utils::{create_hashes, RandomState};
 use datafusion::common::ScalarValue;
 use hashbrown::hash_table::Entry;
@@ -41,6 +41,63 @@ use crate::udaf::columnar::{create, GroupsAccumulator};
 
 /// "No window" in the per-group window start.
 const UNWINDOWED: i64 = i64::MIN;
+
+/// How group keys become bytes: Arrow's row format, or, for one STRING column, the string's own
+/// bytes (no encoding; null keys never become groups).
+enum KeyCodec {
+    Rows(RowConverter),
+    Utf8,
+}
+
+/// A batch's keys as bytes.
+enum KeyBytes {
+    Rows(Rows),
+    Utf8(StringArray),
+}
+
+impl KeyBytes {
+    fn get(&self, i: usize) -> &[u8] {
+        match self {
+            KeyBytes::Rows(r) => r.row(i).data(),
+            KeyBytes::Utf8(a) => a.value(i).as_bytes(),
+        }
+    }
+}
+
+impl KeyCodec {
+    fn new(types: Vec<DataType>) -> Option<KeyCodec> {
+        if types == [DataType::Utf8] {
+            return Some(KeyCodec::Utf8);
+        }
+        let fields: Vec<SortField> = types.into_iter().map(SortField::new).collect();
+        RowConverter::new(fields).ok().map(KeyCodec::Rows)
+    }
+
+    fn encode(&self, columns: &[ArrayRef]) -> Result<KeyBytes> {
+        Ok(match self {
+            KeyCodec::Rows(c) => KeyBytes::Rows(c.convert_columns(columns)?),
+            KeyCodec::Utf8 => KeyBytes::Utf8(
+                columns
+                    .first()
+                    .and_then(|c| c.as_string_opt::<i32>())
+                    .ok_or_else(|| EngineError::Internal("group key is not a string".into()))?
+                    .clone(),
+            ),
+        })
+    }
+
+    fn decode<'a>(&self, keys: impl Iterator<Item = &'a [u8]>) -> Result<Vec<ArrayRef>> {
+        Ok(match self {
+            KeyCodec::Rows(c) => {
+                let parser = c.parser();
+                c.convert_rows(keys.map(|k| parser.parse(k)))?
+            }
+            KeyCodec::Utf8 => vec![Arc::new(StringArray::from_iter_values(
+                keys.map(|k| std::str::from_utf8(k).unwrap_or_default()),
+            ))],
+        })
+    }
+}
 
 /// Key bytes up to this length are kept in the hash table's entry.
 const INLINE: usize = 19;
@@ -88,7 +145,7 @@ pub(crate) struct Columnar {
     plan: Arc<AggregatePlan>,
     /// `(size, advance)` of time windows.
     window: Option<(i64, i64)>,
-    converter: RowConverter,
+    codec: KeyCodec,
     hasher: DefaultHashBuilder,
     /// Group ids, by hash of (key bytes, window start).
     table: HashTable<Slot>,
@@ -153,12 +210,11 @@ impl Columnar {
         if !types.iter().all(plain_key) {
             return None;
         }
-        let fields: Vec<SortField> = types.into_iter().map(SortField::new).collect();
-        let converter = RowConverter::new(fields).ok()?;
+        let codec = KeyCodec::new(types)?;
         Some(Columnar {
             plan: Arc::clone(plan),
             window,
-            converter,
+            codec,
             hasher: DefaultHashBuilder::default(),
             table: HashTable::new(),
             hashes: Vec::new(),
@@ -268,7 +324,7 @@ impl Columnar {
         latest_only: bool,
     ) -> Result<UpdateBatch> {
         let n = inputs.rowtime.len();
-        let rows = self.converter.convert_columns(&inputs.groups)?;
+        let rows = self.codec.encode(&inputs.groups)?;
         let key_nulls: Vec<_> = inputs
             .groups
             .iter()
@@ -313,14 +369,13 @@ impl Columnar {
             .iter()
             .zip(&starts)
             .zip(&hashes)
-            .map(|((&i, &start), &hash)| self.find(rows.row(i as usize).as_ref(), start, hash))
+            .map(|((&i, &start), &hash)| self.find(rows.get(i as usize), start, hash))
             .map(|g| g.unwrap_or(u32::MAX))
             .collect();
         for (k, &i) in in_rows.iter().enumerate() {
             if groups[k] == u32::MAX {
                 let ts = inputs.rowtime.value(i as usize);
-                let key = rows.row(i as usize);
-                groups[k] = self.group(key.as_ref(), starts[k], hashes[k], ts);
+                groups[k] = self.group(rows.get(i as usize), starts[k], hashes[k], ts);
             }
         }
         self.size_accs();
@@ -423,11 +478,9 @@ impl Columnar {
 
     /// The current rows of groups `ids` (windows starting at `starts`), as updates of no record.
     fn rows(&self, ids: &[u32], starts: &[i64]) -> Result<UpdateBatch> {
-        let parser = self.converter.parser();
-        let keys = self
-            .converter
-            .convert_rows(ids.iter().map(|&g| parser.parse(&self.keys[g as usize])))?;
-        let mut columns = keys;
+        let mut columns = self
+            .codec
+            .decode(ids.iter().map(|&g| &*self.keys[g as usize]))?;
         columns.extend(self.accs.iter().map(|a| a.results(ids)));
         columns.extend(self.bounds(starts));
         columns.push(Arc::new(Int64Array::from_iter_values(
@@ -527,10 +580,8 @@ impl Columnar {
 
     /// Group keys as values, from their row bytes.
     fn decode_keys<'a>(&self, keys: impl Iterator<Item = &'a [u8]>) -> Result<Vec<GroupKey>> {
-        let parser = self.converter.parser();
-        let rows: Vec<_> = keys.map(|k| parser.parse(k)).collect();
-        let n = rows.len();
-        let columns = self.converter.convert_rows(rows)?;
+        let columns = self.codec.decode(keys)?;
+        let n = columns.first().map_or(0, |c| c.len());
         (0..n)
             .map(|i| {
                 columns
@@ -586,9 +637,9 @@ impl Columnar {
             .iter()
             .map(|v| Ok(v.to_array()?))
             .collect::<Result<Vec<ArrayRef>>>()?;
-        let rows = self.converter.convert_columns(&columns)?;
+        let rows = self.codec.encode(&columns)?;
         let hash = Self::key_hashes(&columns, 1)?[0];
-        Ok((rows.row(0).as_ref().into(), hash))
+        Ok((rows.get(0).into(), hash))
     }
 
     /// Restores one group from its changelog state.

@@ -135,8 +135,30 @@ impl Slot {
         self.start == start
             && match self.len {
                 u8::MAX => *keys[self.g as usize] == *key,
-                n => self.inline[..n as usize] == *key,
+                n => n as usize == key.len() && same_short(&self.inline[..n as usize], key),
             }
+    }
+}
+
+/// `a == b` for two short slices of the same length, by overlapping word loads rather than a
+/// call to `memcmp`.
+fn same_short(a: &[u8], b: &[u8]) -> bool {
+    let n = b.len();
+    let word = |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().unwrap_or_default());
+    let half = |s: &[u8], i: usize| u32::from_le_bytes(s[i..i + 4].try_into().unwrap_or_default());
+    if n >= 8 {
+        let mut i = 0;
+        while i + 8 < n {
+            if word(a, i) != word(b, i) {
+                return false;
+            }
+            i += 8;
+        }
+        word(a, n - 8) == word(b, n - 8)
+    } else if n >= 4 {
+        half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4)
+    } else {
+        a == b
     }
 }
 
@@ -168,6 +190,8 @@ pub(crate) struct Columnar {
     /// Time windows: group ids by window start, in the order they came (for retention and
     /// `EMIT FINAL`).
     by_window: BTreeMap<i64, Vec<u32>>,
+    /// Groups created since the last [`Columnar::settle`], with their window start, in order.
+    created: Vec<(i64, u32)>,
     /// Groups changed since the last [`Columnar::take_dirty`] (may repeat; `dirty_flag` rules).
     dirty: Vec<u32>,
     /// Groups dropped by retention since the last [`Columnar::take_dirty`]: key and start.
@@ -230,6 +254,7 @@ impl Columnar {
             live_count: 0,
             accs: kinds?.iter().map(create).collect(),
             by_window: BTreeMap::new(),
+            created: Vec::new(),
             dirty: Vec::new(),
             expired: Vec::new(),
             stream_time: i64::MIN,
@@ -262,7 +287,7 @@ impl Columnar {
 
     /// The group of `key` in the window starting at `start` (hash `hash`), created empty (event time `ts`)
     /// when new.
-    /// The accumulators' vectors are sized for it by [`Columnar::size_accs`].
+    /// [`Columnar::settle`] must follow before its state or window is used.
     fn group(&mut self, key: &[u8], start: i64, hash: u64, ts: i64) -> u32 {
         let (keys, hashes) = (&self.keys, &self.hashes);
         let vacant = match self.table.entry(
@@ -302,17 +327,27 @@ impl Columnar {
             }
         };
         if start != UNWINDOWED {
-            self.by_window.entry(start).or_default().push(g);
+            self.created.push((start, g));
         }
         self.live_count += 1;
         g
     }
 
-    /// Makes the accumulators' vectors as long as the groups' (after new groups).
-    fn size_accs(&mut self) {
+    /// After new groups: makes the accumulators' vectors as long as the groups', and lists the
+    /// new groups under their windows (one look-up per run of the same window).
+    fn settle(&mut self) {
         for acc in &mut self.accs {
             acc.resize(self.keys.len());
         }
+        let created = std::mem::take(&mut self.created);
+        for run in created.chunk_by(|a, b| a.0 == b.0) {
+            self.by_window
+                .entry(run[0].0)
+                .or_default()
+                .extend(run.iter().map(|&(_, g)| g));
+        }
+        self.created = created;
+        self.created.clear();
     }
 
     /// Applies one batch (`pass[i]`: row `i` has a value and passed WHERE); returns the updates
@@ -378,7 +413,7 @@ impl Columnar {
                 groups[k] = self.group(rows.get(i as usize), starts[k], hashes[k], ts);
             }
         }
-        self.size_accs();
+        self.settle();
         let mut times: Vec<i64> = Vec::with_capacity(groups.len());
         for (&i, &g) in in_rows.iter().zip(&groups) {
             let gi = g as usize;
@@ -648,7 +683,7 @@ impl Columnar {
         let ts = state.get("ts").and_then(|t| t.as_i64()).unwrap_or(0);
         let start = window.map(|w| w.0).unwrap_or(UNWINDOWED);
         let g = self.group(&bytes, start, self.hash(key_hash, start), ts) as usize;
-        self.size_accs();
+        self.settle();
         self.times[g] = ts;
         let accs = state
             .get("accs")
@@ -726,4 +761,22 @@ fn plain_key(t: &DataType) -> bool {
             | DataType::Time64(_)
             | DataType::Timestamp(..)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_short;
+
+    #[test]
+    fn short_keys_compare_as_slices_do() {
+        for n in 0..=super::INLINE {
+            let a: Vec<u8> = (0..n as u8).map(|i| i.wrapping_mul(37)).collect();
+            assert!(same_short(&a, &a.clone()), "length {n}");
+            for k in 0..n {
+                let mut b = a.clone();
+                b[k] ^= 0x80;
+                assert!(!same_short(&a, &b), "length {n}, byte {k}");
+            }
+        }
+    }
 }

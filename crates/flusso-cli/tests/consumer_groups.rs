@@ -391,7 +391,9 @@ async fn idempotent_producer_rides_through_sigkill() {
     let bs = server.bootstrap();
     let topic = "idem";
     create_topic(&bs, topic, 1, &[]).await;
-    let total = 10_000u64;
+    // Enough that the producer is still sending when the server is killed, on a fast machine
+    // too (10,000 were all acknowledged before the kill on one).
+    let total = 50_000u64;
     let acked_count = Arc::new(AtomicUsize::new(0));
     let task = tokio::spawn(produce_idempotent(
         bs.clone(),

@@ -339,14 +339,12 @@ impl Columnar {
         for acc in &mut self.accs {
             acc.resize(self.keys.len());
         }
-        let created = std::mem::take(&mut self.created);
-        for run in created.chunk_by(|a, b| a.0 == b.0) {
+        for run in self.created.chunk_by(|a, b| a.0 == b.0) {
             self.by_window
                 .entry(run[0].0)
                 .or_default()
                 .extend(run.iter().map(|&(_, g)| g));
         }
-        self.created = created;
         self.created.clear();
     }
 

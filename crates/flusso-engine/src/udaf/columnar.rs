@@ -209,6 +209,32 @@ fn first<T: ArrowPrimitiveType>(args: &[ArrayRef]) -> Option<&PrimitiveArray<T>>
     args.first().and_then(|a| a.as_primitive_opt::<T>())
 }
 
+/// An array of `values`, null where `valid` is false.
+fn nullable<T: ArrowPrimitiveType>(values: Vec<T::Native>, valid: Vec<bool>) -> ArrayRef {
+    Arc::new(PrimitiveArray::<T>::new(
+        values.into(),
+        Some(NullBuffer::from(valid)),
+    ))
+}
+
+/// The values of `groups`, null where the group has none.
+fn gather<T: ArrowPrimitiveType>(values: &[T::Native], set: &[bool], groups: &[u32]) -> ArrayRef {
+    nullable::<T>(
+        groups.iter().map(|&g| values[g as usize]).collect(),
+        groups.iter().map(|&g| set[g as usize]).collect(),
+    )
+}
+
+/// A restored value as `N` (`None`: null).
+fn native<N: Num>(v: &ScalarValue) -> Option<N> {
+    match v {
+        ScalarValue::Int32(Some(x)) => N::from_json(&Json::from(*x)),
+        ScalarValue::Int64(Some(x)) => N::from_json(&Json::from(*x)),
+        ScalarValue::Float64(Some(x)) => N::from_json(&f64_json(*x)),
+        _ => None,
+    }
+}
+
 fn grow<T: Default + Clone>(v: &mut Vec<T>, groups: usize) {
     if v.len() < groups {
         v.resize(groups, T::default());
@@ -426,18 +452,10 @@ where
                 valid.push(self.set[g]);
             }
         }
-        Arc::new(PrimitiveArray::<T>::new(
-            out.into(),
-            Some(NullBuffer::from(valid)),
-        ))
+        nullable::<T>(out, valid)
     }
     fn results(&self, groups: &[u32]) -> ArrayRef {
-        let values: Vec<T::Native> = groups.iter().map(|&g| self.best[g as usize]).collect();
-        let valid: Vec<bool> = groups.iter().map(|&g| self.set[g as usize]).collect();
-        Arc::new(PrimitiveArray::<T>::new(
-            values.into(),
-            Some(NullBuffer::from(valid)),
-        ))
+        gather::<T>(&self.best, &self.set, groups)
     }
     fn state(&self, g: usize) -> Json {
         match self.set[g] {
@@ -448,13 +466,7 @@ where
     fn restore(&mut self, g: usize, state: &Json) -> Result<(), String> {
         let v = from_json(state, &T::Native::sql_type())?;
         self.set[g] = !v.is_null();
-        self.best[g] = match v {
-            ScalarValue::Int32(Some(x)) => T::Native::from_json(&Json::from(x)),
-            ScalarValue::Int64(Some(x)) => T::Native::from_json(&Json::from(x)),
-            ScalarValue::Float64(Some(x)) => T::Native::from_json(&f64_json(x)),
-            _ => None,
-        }
-        .unwrap_or_default();
+        self.best[g] = native(&v).unwrap_or_default();
         Ok(())
     }
 }
@@ -550,18 +562,10 @@ where
                 valid.push(self.set[g]);
             }
         }
-        Arc::new(PrimitiveArray::<T>::new(
-            out.into(),
-            Some(NullBuffer::from(valid)),
-        ))
+        nullable::<T>(out, valid)
     }
     fn results(&self, groups: &[u32]) -> ArrayRef {
-        let values: Vec<T::Native> = groups.iter().map(|&g| self.value[g as usize]).collect();
-        let valid: Vec<bool> = groups.iter().map(|&g| self.set[g as usize]).collect();
-        Arc::new(PrimitiveArray::<T>::new(
-            values.into(),
-            Some(NullBuffer::from(valid)),
-        ))
+        gather::<T>(&self.value, &self.set, groups)
     }
     fn state(&self, g: usize) -> Json {
         if !self.held[g] {
@@ -583,13 +587,7 @@ where
         self.held[g] = true;
         self.seq[g] = seq;
         self.set[g] = !v.is_null();
-        self.value[g] = match v {
-            ScalarValue::Int32(Some(x)) => T::Native::from_json(&Json::from(x)),
-            ScalarValue::Int64(Some(x)) => T::Native::from_json(&Json::from(x)),
-            ScalarValue::Float64(Some(x)) => T::Native::from_json(&f64_json(x)),
-            _ => None,
-        }
-        .unwrap_or_default();
+        self.value[g] = native(&v).unwrap_or_default();
         Ok(())
     }
 }

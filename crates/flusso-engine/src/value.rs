@@ -428,6 +428,42 @@ fn number(text: &str) -> Json {
         .unwrap_or_else(|_| Json::String(text.to_string()))
 }
 
+/// Writes the text of [`to_json`]`(v)`; integers, strings, booleans and NULL without building
+/// a [`Json`] (the changelog's hot path).
+pub fn write_json(v: &ScalarValue, out: &mut Vec<u8>) {
+    match v {
+        _ if v.is_null() => out.extend_from_slice(b"null"),
+        ScalarValue::Int64(Some(i)) | ScalarValue::TimestampMillisecond(Some(i), _) => {
+            write_int(*i, out)
+        }
+        ScalarValue::Int32(Some(i))
+        | ScalarValue::Date32(Some(i))
+        | ScalarValue::Time32Millisecond(Some(i)) => write_int(i64::from(*i), out),
+        ScalarValue::Boolean(Some(b)) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        ScalarValue::Utf8(Some(s))
+        | ScalarValue::LargeUtf8(Some(s))
+        | ScalarValue::Utf8View(Some(s)) => write_str(s, out),
+        other => write_value(&to_json(other), out),
+    }
+}
+
+/// Writes a JSON string.
+pub fn write_str(s: &str, out: &mut Vec<u8>) {
+    // Writing to a Vec cannot fail, and a string has no map keys to refuse.
+    let _ = serde_json::to_writer(out, s);
+}
+
+/// Writes a JSON value.
+pub fn write_value(v: &Json, out: &mut Vec<u8>) {
+    // Writing to a Vec cannot fail, and a `Json` map's keys are strings.
+    let _ = serde_json::to_writer(out, v);
+}
+
+/// Writes an integer.
+pub fn write_int(i: i64, out: &mut Vec<u8>) {
+    out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
+}
+
 /// A value as JSON, as ksqlDB's JSON serializer writes it: DECIMAL as a number with its scale,
 /// BYTES as base64, DATE as days, TIME and TIMESTAMP as milliseconds.
 pub fn to_json(v: &ScalarValue) -> Json {

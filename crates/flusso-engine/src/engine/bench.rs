@@ -169,18 +169,6 @@ mod tests {
     /// Changelog states with the BY_OFFSET functions' process-wide sequence stamps zeroed
     /// (the two forms draw different numbers; only their order within a group matters).
     fn unstamped(dirty: Vec<DirtyGroup>) -> Vec<DirtyGroup> {
-        fn zero(j: &mut serde_json::Value) {
-            match j {
-                serde_json::Value::Object(m) => {
-                    if let Some(seq) = m.get_mut("seq") {
-                        *seq = serde_json::Value::from(0);
-                    }
-                    m.values_mut().for_each(zero);
-                }
-                serde_json::Value::Array(a) => a.iter_mut().for_each(zero),
-                _ => {}
-            }
-        }
         dirty
             .into_iter()
             .map(|(k, mut state)| {
@@ -190,6 +178,38 @@ mod tests {
                 (k, state)
             })
             .collect()
+    }
+
+    /// Zeroes the sequence stamps in a state.
+    fn zero(j: &mut serde_json::Value) {
+        match j {
+            serde_json::Value::Object(m) => {
+                if let Some(seq) = m.get_mut("seq") {
+                    *seq = serde_json::Value::from(0);
+                }
+                m.values_mut().for_each(zero);
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(zero),
+            _ => {}
+        }
+    }
+
+    /// The changelog records' text, stamps zeroed.
+    fn records_text(agg: &mut Aggregator) -> Vec<String> {
+        let records = agg.take_dirty_records().unwrap();
+        sorted(
+            records
+                .into_iter()
+                .map(|(k, v)| {
+                    let v = v.map(|v| {
+                        let mut j: serde_json::Value = serde_json::from_slice(&v).unwrap();
+                        zero(&mut j);
+                        j.to_string()
+                    });
+                    (String::from_utf8(k).unwrap(), v)
+                })
+                .collect(),
+        )
     }
 
     /// The vectorised aggregation gives the row-by-row one's updates, changelog and state, on
@@ -283,11 +303,31 @@ mod tests {
                     }
                     assert_eq!(fast.len(), rows.len(), "{sql}");
                     assert_eq!(fast.late(), rows.late(), "{sql}");
+                    let dirty = unstamped(rows.take_dirty().unwrap());
                     assert_eq!(
                         sorted(unstamped(fast.take_dirty().unwrap())),
-                        sorted(unstamped(rows.take_dirty().unwrap())),
+                        sorted(dirty.clone()),
                         "{sql}"
                     );
+                    // The changelog records, written directly, are those states' JSON text.
+                    let want = sorted(
+                        dirty
+                            .iter()
+                            .map(|((key, window), state)| {
+                                let g: Vec<_> = key.iter().map(crate::value::to_json).collect();
+                                let w = window.map(|(s, e)| serde_json::json!([s, e]));
+                                let k = serde_json::json!({"g": g, "w": w}).to_string();
+                                (k, state.as_ref().map(|s| s.to_string()))
+                            })
+                            .collect(),
+                    );
+                    for mut other in [
+                        Aggregator::new(Arc::clone(&agg)),
+                        Aggregator::row_by_row(Arc::clone(&agg)),
+                    ] {
+                        run(&mut other, input, latest);
+                        assert_eq!(records_text(&mut other), want, "{sql}");
+                    }
                     assert_eq!(
                         sorted(fast.all_updates().unwrap()),
                         sorted(rows.all_updates().unwrap()),

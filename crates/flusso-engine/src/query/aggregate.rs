@@ -39,6 +39,7 @@ use super::columnar::Columnar;
 use crate::error::{EngineError, Result};
 use crate::planner::aggregate::{AggregatePlan, WindowShape};
 use crate::udaf::Accumulator;
+use crate::value::{write_int, write_json, write_str, write_value};
 
 /// A group's values (the grouping expressions).
 pub type GroupKey = Vec<ScalarValue>;
@@ -56,6 +57,64 @@ pub type Window = (i64, i64);
 
 /// A group and its window, with its state for the changelog (`None`: removed).
 pub type DirtyGroup = ((GroupKey, Option<Window>), Option<Json>);
+
+/// A changelog record of a group: the key's text and the state's (`None`: removed).
+pub type DirtyRecord = (Vec<u8>, Option<Vec<u8>>);
+
+/// The changelog key of the group in row `row` of the key columns `columns`:
+/// `{"g":[values],"w":[start,end]}` (`"w":null` unwindowed), each value as
+/// [`crate::value::to_json`] writes it.
+pub fn changelog_key(columns: &[ArrayRef], row: usize, window: Option<Window>) -> Result<Vec<u8>> {
+    use datafusion::arrow::array::AsArray;
+    use datafusion::arrow::datatypes::{DataType, Int64Type};
+    key_text(columns.len(), window, |n, out| {
+        let c = &columns[n];
+        match c.data_type() {
+            _ if c.is_null(row) => out.extend_from_slice(b"null"),
+            DataType::Int64 => write_int(c.as_primitive::<Int64Type>().value(row), out),
+            DataType::Utf8 => write_str(c.as_string::<i32>().value(row), out),
+            _ => write_json(&ScalarValue::try_from_array(c, row)?, out),
+        }
+        Ok(())
+    })
+}
+
+/// [`changelog_key`] of a key given as values.
+fn changelog_key_of(key: &[ScalarValue], window: Option<Window>) -> Result<Vec<u8>> {
+    key_text(key.len(), window, |n, out| {
+        write_json(&key[n], out);
+        Ok(())
+    })
+}
+
+/// A changelog key whose `n` values `cell` writes.
+fn key_text(
+    n: usize,
+    window: Option<Window>,
+    mut cell: impl FnMut(usize, &mut Vec<u8>) -> Result<()>,
+) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(24 + 12 * n);
+    out.extend_from_slice(b"{\"g\":[");
+    for i in 0..n {
+        if i > 0 {
+            out.push(b',');
+        }
+        cell(i, &mut out)?;
+    }
+    out.extend_from_slice(b"],\"w\":");
+    match window {
+        Some((start, end)) => {
+            out.push(b'[');
+            write_int(start, &mut out);
+            out.push(b',');
+            write_int(end, &mut out);
+            out.push(b']');
+        }
+        None => out.extend_from_slice(b"null"),
+    }
+    out.push(b'}');
+    Ok(out)
+}
 
 /// One group's state.
 #[derive(Debug)]
@@ -673,6 +732,24 @@ impl Aggregator {
                 ((key, window), state)
             })
             .collect())
+    }
+
+    /// [`Aggregator::take_dirty`] as changelog records.
+    pub fn take_dirty_records(&mut self) -> Result<Vec<DirtyRecord>> {
+        if let Some(c) = &mut self.columnar {
+            return c.take_dirty_records();
+        }
+        self.take_dirty()?
+            .into_iter()
+            .map(|((key, window), state)| {
+                let state = state.map(|s| {
+                    let mut text = Vec::new();
+                    write_value(&s, &mut text);
+                    text
+                });
+                Ok((changelog_key_of(&key, window)?, state))
+            })
+            .collect()
     }
 
     /// Table sources: the keys whose contribution changed since the last call, with what they

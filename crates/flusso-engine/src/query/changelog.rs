@@ -125,11 +125,10 @@ impl PersistentQuery {
         }
         if let Some(state) = &self.aggregator {
             let mut agg = state.lock();
-            for ((key, window), value) in agg.take_dirty()? {
-                let k = json!({"g": values_json(&key), "w": window.map(|(s, e)| json!([s, e]))});
+            for (key, value) in agg.take_dirty_records()? {
                 records.push(OutRecord {
-                    key: Some(k.to_string().into_bytes()),
-                    value: value.map(|v| v.to_string().into_bytes()),
+                    key: Some(key),
+                    value,
                     timestamp: 0,
                     headers: Vec::new(),
                 });

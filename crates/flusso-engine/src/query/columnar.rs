@@ -34,10 +34,14 @@ use hashbrown::hash_table::Entry;
 use hashbrown::{DefaultHashBuilder, HashTable};
 use serde_json::{json, Value as Json};
 
-use super::aggregate::{window_starts, DirtyGroup, GroupKey, Inputs, Update, UpdateBatch, Window};
+use super::aggregate::{
+    changelog_key, window_starts, DirtyGroup, DirtyRecord, GroupKey, Inputs, Update, UpdateBatch,
+    Window,
+};
 use crate::error::{EngineError, Result};
 use crate::planner::aggregate::{AggregatePlan, WindowShape};
 use crate::udaf::columnar::{create, GroupsAccumulator};
+use crate::value::write_int;
 
 /// "No window" in the per-group window start.
 const UNWINDOWED: i64 = i64::MIN;
@@ -652,6 +656,41 @@ impl Columnar {
         for (_, start) in &expired {
             let key = keys.next().unwrap_or_default();
             out.push(((key, self.window_of(*start)), None));
+        }
+        Ok(out)
+    }
+
+    /// [`Columnar::take_dirty`] as changelog records (key and state text), written from the
+    /// key columns and the accumulators without building values.
+    pub fn take_dirty_records(&mut self) -> Result<Vec<DirtyRecord>> {
+        let mut ids = std::mem::take(&mut self.dirty);
+        ids.retain(|&g| std::mem::replace(&mut self.dirty_flag[g as usize], false));
+        let expired = std::mem::take(&mut self.expired);
+        let columns = self.codec.decode(
+            ids.iter()
+                .map(|&g| &*self.keys[g as usize])
+                .chain(expired.iter().map(|(k, _)| &**k)),
+        )?;
+        let mut out = Vec::with_capacity(ids.len() + expired.len());
+        for (i, &g) in ids.iter().enumerate() {
+            let g = g as usize;
+            let key = changelog_key(&columns, i, self.window_of(self.starts[g]))?;
+            let mut state = Vec::with_capacity(16 + 24 * self.accs.len());
+            state.extend_from_slice(b"{\"ts\":");
+            write_int(self.times[g], &mut state);
+            state.extend_from_slice(b",\"accs\":[");
+            for (n, acc) in self.accs.iter().enumerate() {
+                if n > 0 {
+                    state.push(b',');
+                }
+                acc.write_state(g, &mut state);
+            }
+            state.extend_from_slice(b"]}");
+            out.push((key, Some(state)));
+        }
+        for (j, (_, start)) in expired.iter().enumerate() {
+            let key = changelog_key(&columns, ids.len() + j, self.window_of(*start))?;
+            out.push((key, None));
         }
         Ok(out)
     }

@@ -4,8 +4,6 @@
 //! Rows are held as values, not bytes, so a key lookup is one hash probe and a scan builds Arrow
 //! columns directly.
 
-use std::collections::BTreeMap;
-
 use datafusion::common::HashMap;
 
 use datafusion::common::ScalarValue;
@@ -26,13 +24,30 @@ pub struct MatRow {
     pub rowtime: i64,
 }
 
-/// The rows of one key, by window (`None` for an unwindowed table).
-type Windows = BTreeMap<Option<(i64, i64)>, MatRow>;
+/// A row as stored: its key is the map's.
+#[derive(Debug)]
+struct Entry {
+    window: Option<(i64, i64)>,
+    value: Vec<ScalarValue>,
+    rowtime: i64,
+}
 
-/// The current rows of a table: by key, then by window.
+impl Entry {
+    fn row(&self, key: &[ScalarValue]) -> MatRow {
+        MatRow {
+            key: key.to_vec(),
+            window: self.window,
+            value: self.value.clone(),
+            rowtime: self.rowtime,
+        }
+    }
+}
+
+/// The current rows of a table: by key, then in window order (one row, window `None`, per key of
+/// an unwindowed table).
 #[derive(Debug, Default)]
 pub struct Materialized {
-    rows: RwLock<HashMap<Vec<ScalarValue>, Windows>>,
+    rows: RwLock<HashMap<Vec<ScalarValue>, Vec<Entry>>>,
 }
 
 impl Materialized {
@@ -55,33 +70,41 @@ impl Materialized {
         rowtime: i64,
     ) {
         let mut rows = self.rows.write();
-        match value {
-            Some(v) => {
-                if let Some(row) = rows.get_mut(key).and_then(|w| w.get_mut(&window)) {
-                    // An update in place: no new key.
-                    row.value.clear();
-                    row.value.extend_from_slice(v);
-                    row.rowtime = rowtime;
-                    return;
-                }
-                rows.entry(key.to_vec()).or_default().insert(
+        let Some(entries) = rows.get_mut(key) else {
+            if let Some(v) = value {
+                let entry = Entry {
                     window,
-                    MatRow {
-                        key: key.to_vec(),
-                        window,
-                        value: v.to_vec(),
-                        rowtime,
-                    },
-                );
+                    value: v.to_vec(),
+                    rowtime,
+                };
+                rows.insert(key.to_vec(), vec![entry]);
             }
-            None => {
-                if let Some(w) = rows.get_mut(key) {
-                    w.remove(&window);
-                    if w.is_empty() {
-                        rows.remove(key);
-                    }
+            return;
+        };
+        let at = entries.binary_search_by(|e| e.window.cmp(&window));
+        match (at, value) {
+            (Ok(i), Some(v)) => {
+                // An update in place: no new key.
+                let e = &mut entries[i];
+                e.value.clear();
+                e.value.extend_from_slice(v);
+                e.rowtime = rowtime;
+            }
+            (Err(i), Some(v)) => entries.insert(
+                i,
+                Entry {
+                    window,
+                    value: v.to_vec(),
+                    rowtime,
+                },
+            ),
+            (Ok(i), None) => {
+                entries.remove(i);
+                if entries.is_empty() {
+                    rows.remove(key);
                 }
             }
+            (Err(_), None) => {}
         }
     }
 
@@ -90,7 +113,7 @@ impl Materialized {
         self.rows
             .read()
             .get(key)
-            .map(|w| w.values().cloned().collect())
+            .map(|w| w.iter().map(|e| e.row(key)).collect())
             .unwrap_or_default()
     }
 
@@ -99,7 +122,7 @@ impl Materialized {
         self.rows
             .read()
             .get(key)
-            .is_some_and(|w| w.contains_key(&window))
+            .is_some_and(|w| w.binary_search_by(|e| e.window.cmp(&window)).is_ok())
     }
 
     /// Number of rows.
@@ -115,10 +138,10 @@ impl Materialized {
     /// Every row, ordered by key then window.
     pub fn scan(&self) -> Vec<MatRow> {
         let rows = self.rows.read();
-        let mut keys: Vec<&Vec<ScalarValue>> = rows.keys().collect();
-        keys.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+        let mut keys: Vec<(&Vec<ScalarValue>, &Vec<Entry>)> = rows.iter().collect();
+        keys.sort_by(|a, b| a.0.partial_cmp(b.0).unwrap_or(std::cmp::Ordering::Equal));
         keys.into_iter()
-            .flat_map(|k| rows[k].values().cloned())
+            .flat_map(|(k, w)| w.iter().map(|e| e.row(k)))
             .collect()
     }
 }

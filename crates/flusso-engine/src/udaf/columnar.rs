@@ -18,7 +18,7 @@ use serde_json::{json, Value as Json};
 
 use super::{f64_json, field, json_f64};
 use crate::types::SqlType;
-use crate::value::{from_json, to_json};
+use crate::value::{from_json, to_json, write_int, write_json, write_value};
 
 /// Which vectorised form an aggregate function has.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,6 +70,10 @@ pub trait GroupsAccumulator: Send + Sync {
     fn results(&self, groups: &[u32]) -> ArrayRef;
     /// Group `g`'s state for the changelog (as the row accumulator writes it).
     fn state(&self, g: usize) -> Json;
+    /// Writes the text of [`GroupsAccumulator::state`]`(g)`.
+    fn write_state(&self, g: usize, out: &mut Vec<u8>) {
+        write_value(&self.state(g), out);
+    }
     /// Replaces group `g`'s state with one [`GroupsAccumulator::state`] returned.
     fn restore(&mut self, g: usize, state: &Json) -> Result<(), String>;
 }
@@ -132,6 +136,10 @@ pub trait Num: Copy + Default + PartialOrd + Send + Sync + 'static {
     fn to_json(self) -> Json;
     /// A total from [`Num::to_json`].
     fn from_json(j: &Json) -> Option<Self>;
+    /// Writes the text of [`Num::to_json`].
+    fn write_json(self, out: &mut Vec<u8>) {
+        write_value(&self.to_json(), out);
+    }
     /// As a single value.
     fn scalar(self) -> ScalarValue;
     /// The SQL type.
@@ -151,6 +159,9 @@ impl Num for i32 {
     }
     fn from_json(j: &Json) -> Option<Self> {
         i32::try_from(j.as_i64()?).ok()
+    }
+    fn write_json(self, out: &mut Vec<u8>) {
+        write_int(i64::from(self), out);
     }
     fn scalar(self) -> ScalarValue {
         ScalarValue::Int32(Some(self))
@@ -173,6 +184,9 @@ impl Num for i64 {
     }
     fn from_json(j: &Json) -> Option<Self> {
         j.as_i64()
+    }
+    fn write_json(self, out: &mut Vec<u8>) {
+        write_int(self, out);
     }
     fn scalar(self) -> ScalarValue {
         ScalarValue::Int64(Some(self))
@@ -274,6 +288,9 @@ impl GroupsAccumulator for CountAcc {
     fn state(&self, g: usize) -> Json {
         Json::from(self.n[g])
     }
+    fn write_state(&self, g: usize, out: &mut Vec<u8>) {
+        write_int(self.n[g], out);
+    }
     fn restore(&mut self, g: usize, state: &Json) -> Result<(), String> {
         self.n[g] = state.as_i64().ok_or("bad COUNT state")?;
         Ok(())
@@ -323,6 +340,11 @@ where
     }
     fn state(&self, g: usize) -> Json {
         json!({ "sum": self.total[g].to_json() })
+    }
+    fn write_state(&self, g: usize, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"sum\":");
+        self.total[g].write_json(out);
+        out.push(b'}');
     }
     fn restore(&mut self, g: usize, state: &Json) -> Result<(), String> {
         self.total[g] = T::Native::from_json(field(state, "sum")?).ok_or("bad SUM state")?;
@@ -388,6 +410,13 @@ where
     }
     fn state(&self, g: usize) -> Json {
         json!({ "sum": self.total[g].to_json(), "count": self.count[g] })
+    }
+    fn write_state(&self, g: usize, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"sum\":");
+        self.total[g].write_json(out);
+        out.extend_from_slice(b",\"count\":");
+        write_int(self.count[g], out);
+        out.push(b'}');
     }
     fn restore(&mut self, g: usize, state: &Json) -> Result<(), String> {
         self.total[g] = T::Native::from_json(field(state, "sum")?).ok_or("bad AVG state")?;
@@ -461,6 +490,12 @@ where
         match self.set[g] {
             true => to_json(&self.best[g].scalar()),
             false => Json::Null,
+        }
+    }
+    fn write_state(&self, g: usize, out: &mut Vec<u8>) {
+        match self.set[g] {
+            true => write_json(&self.best[g].scalar(), out),
+            false => out.extend_from_slice(b"null"),
         }
     }
     fn restore(&mut self, g: usize, state: &Json) -> Result<(), String> {
@@ -576,6 +611,20 @@ where
             false => crate::value::null_of(&T::Native::sql_type()),
         };
         super::offset::stamped_json(&(self.seq[g], value))
+    }
+    fn write_state(&self, g: usize, out: &mut Vec<u8>) {
+        if !self.held[g] {
+            out.extend_from_slice(b"null");
+            return;
+        }
+        out.extend_from_slice(b"{\"seq\":");
+        write_int(self.seq[g], out);
+        out.extend_from_slice(b",\"val\":");
+        match self.set[g] {
+            true => write_json(&self.value[g].scalar(), out),
+            false => out.extend_from_slice(b"null"),
+        }
+        out.push(b'}');
     }
     fn restore(&mut self, g: usize, state: &Json) -> Result<(), String> {
         if state.is_null() {

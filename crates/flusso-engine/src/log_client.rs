@@ -148,7 +148,7 @@ impl LogClient for EmbeddedLog {
                 bytes += size(&records[end]);
                 end += 1;
             }
-            let mut builder = BatchBuilder::new();
+            let mut builder = BatchBuilder::with_capacity(bytes);
             for r in &records[start..end] {
                 builder.push(&Record {
                     key: r.key.as_deref(),

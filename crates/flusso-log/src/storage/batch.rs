@@ -198,6 +198,30 @@ fn check_record_count(header: &BatchHeader, body: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Whether an uncompressed batch holds a record without a key, read from the record headers
+/// alone; `None` for a compressed batch or one whose records do not parse.
+pub fn has_null_key(batch: &[u8]) -> Option<bool> {
+    let header = BatchHeader::parse(batch)?;
+    if header.attributes & 0x07 != 0 {
+        return None;
+    }
+    let mut rest = batch.get(HEADER_LEN..)?;
+    for _ in 0..header.records_count {
+        let (len, n) = read_varint(rest)?;
+        let record = rest.get(n..n + usize::try_from(len).ok()?)?;
+        // attributes (1 byte), timestampDelta, offsetDelta, then the key's length.
+        let mut pos = 1;
+        for _ in 0..2 {
+            pos += read_varint(record.get(pos..)?)?.1;
+        }
+        if read_varint(record.get(pos..)?)?.0 < 0 {
+            return Some(true);
+        }
+        rest = &rest[n + record.len()..];
+    }
+    Some(false)
+}
+
 /// Reads a zig-zag varint (Kafka's `varint`), returning the value and the bytes used.
 pub fn read_varint(buf: &[u8]) -> Option<(i64, usize)> {
     let mut value: u64 = 0;
@@ -209,6 +233,12 @@ pub fn read_varint(buf: &[u8]) -> Option<(i64, usize)> {
         }
     }
     None
+}
+
+/// Bytes [`write_varint`] writes for `value`.
+fn varint_len(value: i64) -> usize {
+    let v = ((value << 1) ^ (value >> 63)) as u64;
+    (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
 }
 
 /// Writes a zig-zag varint.
@@ -275,6 +305,14 @@ impl BatchBuilder {
         Self::default()
     }
 
+    /// An empty builder with room for about `bytes` of records.
+    pub fn with_capacity(bytes: usize) -> Self {
+        BatchBuilder {
+            records: Vec::with_capacity(HEADER_LEN + bytes),
+            ..Self::default()
+        }
+    }
+
     /// Adds a record that keeps the absolute `offset` it has in a log (offsets may leave gaps, as
     /// in a compacted partition; they must increase). Do not mix with [`BatchBuilder::push`].
     pub fn push_at(&mut self, offset: i64, record: &Record<'_>) {
@@ -292,21 +330,41 @@ impl BatchBuilder {
             self.first_ts = record.timestamp;
             self.max_ts = record.timestamp;
         }
-        self.max_ts = self.max_ts.max(record.timestamp);
-        let mut body = Vec::with_capacity(32 + record.value.map_or(0, <[u8]>::len));
-        body.push(0); // attributes
-        write_varint(&mut body, record.timestamp - self.first_ts);
-        write_varint(&mut body, delta as i64);
-        self.last_delta = delta;
-        write_bytes(&mut body, record.key);
-        write_bytes(&mut body, record.value);
-        write_varint(&mut body, record.headers.len() as i64);
-        for (name, value) in &record.headers {
-            write_bytes(&mut body, Some(name.as_bytes()));
-            write_bytes(&mut body, *value);
+        if self.records.is_empty() {
+            // Room for the header, filled in by `finish`.
+            self.records.resize(HEADER_LEN, 0);
         }
-        write_varint(&mut self.records, body.len() as i64);
-        self.records.extend_from_slice(&body);
+        self.max_ts = self.max_ts.max(record.timestamp);
+        let ts_delta = record.timestamp - self.first_ts;
+        let bytes_len = |b: Option<&[u8]>| match b {
+            Some(b) => varint_len(b.len() as i64) + b.len(),
+            None => 1,
+        };
+        let body_len = 1
+            + varint_len(ts_delta)
+            + varint_len(delta as i64)
+            + bytes_len(record.key)
+            + bytes_len(record.value)
+            + varint_len(record.headers.len() as i64)
+            + record
+                .headers
+                .iter()
+                .map(|(name, value)| bytes_len(Some(name.as_bytes())) + bytes_len(*value))
+                .sum::<usize>();
+        let out = &mut self.records;
+        out.reserve(body_len + 5);
+        write_varint(out, body_len as i64);
+        out.push(0); // attributes
+        write_varint(out, ts_delta);
+        write_varint(out, delta as i64);
+        self.last_delta = delta;
+        write_bytes(out, record.key);
+        write_bytes(out, record.value);
+        write_varint(out, record.headers.len() as i64);
+        for (name, value) in &record.headers {
+            write_bytes(out, Some(name.as_bytes()));
+            write_bytes(out, *value);
+        }
         self.count += 1;
     }
 
@@ -329,11 +387,13 @@ impl BatchBuilder {
     /// Finishes the batch and resets the builder. Its base offset is 0 (the log assigns the real
     /// one on append), or the first offset given to [`BatchBuilder::push_at`].
     pub fn finish(&mut self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(HEADER_LEN + self.records.len());
+        if self.records.is_empty() {
+            self.records.resize(HEADER_LEN, 0);
+        }
+        let body = self.records.len() - HEADER_LEN;
+        let mut out = Vec::with_capacity(HEADER_LEN);
         out.extend_from_slice(&self.base_offset.take().unwrap_or(0).to_be_bytes());
-        out.extend_from_slice(
-            &((HEADER_LEN - LOG_OVERHEAD + self.records.len()) as i32).to_be_bytes(),
-        );
+        out.extend_from_slice(&((HEADER_LEN - LOG_OVERHEAD + body) as i32).to_be_bytes());
         out.extend_from_slice(&0i32.to_be_bytes()); // partition leader epoch
         out.push(2); // magic
         out.extend_from_slice(&[0; 4]); // crc, filled below
@@ -346,13 +406,13 @@ impl BatchBuilder {
         out.extend_from_slice(&epoch.to_be_bytes());
         out.extend_from_slice(&seq.to_be_bytes());
         out.extend_from_slice(&self.count.to_be_bytes());
-        out.extend_from_slice(&self.records);
-        let crc = crc32c::crc32c(&out[CRC_START..]);
-        out[17..21].copy_from_slice(&crc.to_be_bytes());
-        self.records.clear();
+        let mut batch = std::mem::take(&mut self.records);
+        batch[..HEADER_LEN].copy_from_slice(&out);
+        let crc = crc32c::crc32c(&batch[CRC_START..]);
+        batch[17..21].copy_from_slice(&crc.to_be_bytes());
         self.count = 0;
         self.last_delta = 0;
-        out
+        batch
     }
 }
 
@@ -460,6 +520,53 @@ mod tests {
         assert_eq!(recs[2].value.as_deref(), Some(&b"value-2"[..]));
         assert_eq!(recs[1].offset, 1);
         assert_eq!(recs[0].headers[0].0, "h");
+    }
+
+    #[test]
+    fn varint_lengths_and_null_keys() {
+        for v in [
+            0i64,
+            1,
+            -1,
+            63,
+            -64,
+            64,
+            -65,
+            8191,
+            8192,
+            i32::MAX as i64,
+            i64::MAX,
+            i64::MIN,
+        ] {
+            let mut out = Vec::new();
+            write_varint(&mut out, v);
+            assert_eq!(varint_len(v), out.len(), "{v}");
+            assert_eq!(read_varint(&out), Some((v, out.len())));
+        }
+        // Large values and many records, with and without a keyless one, decode as pushed.
+        let big = vec![7u8; 70_000];
+        for null_at in [None, Some(0), Some(4)] {
+            let mut b = BatchBuilder::with_capacity(16);
+            for i in 0..5 {
+                let key = format!("k{i}");
+                b.push(&Record {
+                    key: (Some(i) != null_at).then_some(key.as_bytes()),
+                    value: (i % 2 == 0).then_some(&big[..i * 10_000]),
+                    headers: vec![("h", None)],
+                    timestamp: -5 + i as i64 * 1_000_000,
+                });
+            }
+            let batch = b.finish();
+            validate_batches(&batch, 1 << 20).unwrap();
+            assert_eq!(has_null_key(&batch), Some(null_at.is_some()));
+            let recs = decode_uncompressed(&batch).unwrap();
+            assert_eq!(recs.len(), 5);
+            assert_eq!(recs[4].value.as_deref().map(<[u8]>::len), Some(40_000));
+            assert_eq!(recs[3].value, None);
+            assert_eq!(recs[4].timestamp, 3_999_995);
+        }
+        assert_eq!(has_null_key(&sample(3)), Some(false));
+        assert!(BatchBuilder::new().finish().len() == HEADER_LEN);
     }
 
     #[test]

@@ -47,10 +47,13 @@ fn check_keys(records: &[u8], headers: &[BatchHeader], topic: &str, partition: i
     for h in headers {
         let batch = &records[pos..pos + h.total_len()];
         pos += h.total_len();
-        if super::records::decode_batch(batch)?
-            .iter()
-            .any(|r| r.key.is_none())
-        {
+        let null_key = match super::batch::has_null_key(batch) {
+            Some(found) => found,
+            None => super::records::decode_batch(batch)?
+                .iter()
+                .any(|r| r.key.is_none()),
+        };
+        if null_key {
             return Err(LogError::InvalidRecord(format!(
                 "compacted topic cannot accept a record without key in topic partition {topic}-{partition}"
             )));

@@ -47,7 +47,7 @@ fn check_keys(records: &[u8], headers: &[BatchHeader], topic: &str, partition: i
     for h in headers {
         let batch = &records[pos..pos + h.total_len()];
         pos += h.total_len();
-        let null_key = match super::batch::has_null_key(batch) {
+        let null_key = match batch::has_null_key(batch) {
             Some(found) => found,
             None => super::records::decode_batch(batch)?
                 .iter()

@@ -2,6 +2,7 @@
 //! `flusso bench log` measures the log; `flusso nexmark` generates Nexmark's events and runs its
 //! queries.
 
+mod allocator;
 mod bench;
 mod bench_agg;
 mod bench_groups;
@@ -58,6 +59,7 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
+    allocator::configure();
     let cli = Cli::parse();
     match cli.command {
         None => run_server(cli.server),

@@ -362,6 +362,21 @@ impl Aggregator {
         std::mem::take(&mut self.errors)
     }
 
+    /// For an aggregation over time windows, the end at or before which a window is past its
+    /// retention: its groups are gone from the state, and its rows from the table pull queries
+    /// read. (Sessions are kept.)
+    pub fn retention_horizon(&self) -> Option<i64> {
+        let w = self
+            .plan
+            .window
+            .filter(|w| matches!(w.shape, WindowShape::Time { .. }))?;
+        let stream_time = match &self.columnar {
+            Some(c) => c.stream_time,
+            None => self.stream_time,
+        };
+        Some(stream_time.saturating_sub(w.retention))
+    }
+
     /// Records dropped because their window had closed.
     pub fn late(&self) -> u64 {
         match &self.columnar {

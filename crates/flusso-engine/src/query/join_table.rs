@@ -204,7 +204,9 @@ struct LeftRow {
 pub struct ForeignKeyJoin {
     /// LEFT (true) or INNER (false).
     left_join: bool,
-    left: HashMap<Key, LeftRow>,
+    /// Boxed, so that the map's entries stay small: it grows by rehashing, and holds every left
+    /// row.
+    left: HashMap<Key, Box<LeftRow>>,
     right: HashMap<ScalarValue, TableRow>,
     /// Per foreign key, the left rows that have it, by serialized left key (the keys sharing
     /// one serialization, which well-formed input never has, in subscription order).
@@ -307,7 +309,7 @@ impl ForeignKeyJoin {
                 fk: new_fk,
                 key_bytes: input.key_bytes,
             };
-            self.left.insert(pk, stored);
+            self.left.insert(pk, Box::new(stored));
         }
     }
 
@@ -441,7 +443,7 @@ impl ForeignKeyJoin {
                         fk,
                         key_bytes,
                     };
-                    self.left.insert(key, stored);
+                    self.left.insert(key, Box::new(stored));
                 }
                 STORE_RIGHT => {
                     let Some(rk) = key.into_iter().next() else {

@@ -8,6 +8,7 @@ use datafusion::common::HashMap;
 
 use datafusion::common::ScalarValue;
 use parking_lot::RwLock;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use super::stateful::AggRow;
 
@@ -45,15 +46,48 @@ impl Entry {
 
 /// The current rows of a table: by key, then in window order (one row, window `None`, per key of
 /// an unwindowed table).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Materialized {
     rows: RwLock<HashMap<Vec<ScalarValue>, Vec<Entry>>>,
+    /// No window held ends before this (`i64::MAX`: none held).
+    first_end: AtomicI64,
+}
+
+impl Default for Materialized {
+    fn default() -> Self {
+        Materialized {
+            rows: RwLock::default(),
+            first_end: AtomicI64::new(i64::MAX),
+        }
+    }
 }
 
 impl Materialized {
     /// An empty table.
     pub fn new() -> Materialized {
         Materialized::default()
+    }
+
+    /// Drops the rows of the windows that end at or before `horizon`: past the retention of a
+    /// windowed table, they are no longer in its store (ksqlDB's pull queries do not see them).
+    pub fn expire(&self, horizon: i64) {
+        if self.first_end.load(Ordering::Relaxed) > horizon {
+            return;
+        }
+        let mut rows = self.rows.write();
+        let mut first_end = i64::MAX;
+        rows.retain(|_, entries| {
+            entries.retain(|e| match e.window {
+                Some((_, end)) if end <= horizon => false,
+                Some((_, end)) => {
+                    first_end = first_end.min(end);
+                    true
+                }
+                None => true,
+            });
+            !entries.is_empty()
+        });
+        self.first_end.store(first_end, Ordering::Relaxed);
     }
 
     /// Applies one emitted row.
@@ -70,6 +104,9 @@ impl Materialized {
         rowtime: i64,
     ) {
         let mut rows = self.rows.write();
+        if let (Some((_, end)), Some(_)) = (window, value) {
+            self.first_end.fetch_min(end, Ordering::Relaxed);
+        }
         let Some(entries) = rows.get_mut(key) else {
             if let Some(v) = value {
                 let entry = Entry {

@@ -224,12 +224,17 @@ impl PersistentQuery {
         let Some(state) = &self.aggregator else {
             return Err(EngineError::Internal("aggregation without state".into()));
         };
-        let (updates, failed, refused) = {
+        let (updates, failed, refused, horizon) = {
             let mut state = state.lock();
             let (updates, failed) =
                 aggregate_batch(&self.plan, agg, &mut state, batch, tombstone, self.buffered)?;
             self.stats.late.store(state.late(), Ordering::Relaxed);
-            (updates, failed, state.take_errors())
+            (
+                updates,
+                failed,
+                state.take_errors(),
+                state.retention_horizon(),
+            )
         };
         for (i, e) in failed {
             self.row_error(&batch.slice(i, 1), partition, e).await;
@@ -269,6 +274,9 @@ impl PersistentQuery {
             if let Some(m) = &self.materialized {
                 m.apply(&row);
             }
+        }
+        if let (Some(m), Some(horizon)) = (&self.materialized, horizon) {
+            m.expire(horizon);
         }
         Ok(())
     }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use flusso_log::{decode_batch, BatchBuilder, Committed, Log, LogError, Record, TopicConfig};
+use flusso_log::{decode_shared, BatchBuilder, Committed, Log, LogError, Record, TopicConfig};
 
 pub use flusso_log::DecodedRecord as InRecord;
 
@@ -181,20 +181,21 @@ impl LogClient for EmbeddedLog {
             .read(topic, partition, offset, max_bytes)
             .map_err(log_err)?;
         let mut out = Vec::new();
-        let mut buf: &[u8] = &read.records;
-        while let Some(header) = flusso_log::BatchHeader::parse(buf) {
+        let mut pos = 0;
+        while let Some(header) = flusso_log::BatchHeader::parse(&read.records[pos..]) {
             let len = header.total_len();
-            if len > buf.len() {
+            if len > read.records.len() - pos {
                 break;
             }
             if !header.is_control() {
-                for r in decode_batch(&buf[..len]).map_err(log_err)? {
+                let batch = read.records.slice(pos..pos + len);
+                for r in decode_shared(&batch).map_err(log_err)? {
                     if r.offset >= offset {
                         out.push(r);
                     }
                 }
             }
-            buf = &buf[len..];
+            pos += len;
         }
         Ok(out)
     }

@@ -49,5 +49,5 @@ pub use server::{serve, KafkaServerConfig};
 pub use storage::batch::{
     decode_uncompressed, validate_batches, BatchBuilder, BatchHeader, OwnedRecord, Record,
 };
-pub use storage::records::{decode_batch, DecodedRecord};
+pub use storage::records::{decode_batch, decode_shared, DecodedRecord};
 pub use storage::{AppendInfo, CleanStats, Partition, PartitionOffsets, ReadResult};

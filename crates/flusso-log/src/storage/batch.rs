@@ -19,7 +19,7 @@ use crate::error::{LogError, Result};
 pub const LOG_OVERHEAD: usize = 12;
 /// Size of the fixed v2 batch header.
 pub const HEADER_LEN: usize = 61;
-const CRC_START: usize = 21;
+pub(crate) const CRC_START: usize = 21;
 const ATTR_TIMESTAMP_TYPE: i16 = 0x08;
 const ATTR_TRANSACTIONAL: i16 = 0x10;
 const ATTR_CONTROL: i16 = 0x20;

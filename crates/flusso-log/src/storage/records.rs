@@ -150,7 +150,7 @@ mod tests {
             },
         );
         let batch = b.finish();
-        let h = crate::storage::batch::BatchHeader::parse(&batch).unwrap();
+        let h = BatchHeader::parse(&batch).unwrap();
         assert_eq!((h.base_offset, h.last_offset()), (10, 13));
         let records = decode_batch(&batch).unwrap();
         assert_eq!(records.len(), 2);

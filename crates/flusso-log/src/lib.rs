@@ -46,8 +46,6 @@ pub use group::{
 };
 pub use log::{validate_topic_name, Log, Topic, CLEAN_SHUTDOWN_FILE};
 pub use server::{serve, KafkaServerConfig};
-pub use storage::batch::{
-    decode_uncompressed, validate_batches, BatchBuilder, BatchHeader, OwnedRecord, Record,
-};
+pub use storage::batch::{validate_batches, BatchBuilder, BatchHeader, Record};
 pub use storage::records::{decode_batch, decode_shared, DecodedRecord};
 pub use storage::{AppendInfo, CleanStats, Partition, PartitionOffsets, ReadResult};

@@ -12,7 +12,8 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::storage::batch::{self, BatchBuilder, BatchHeader, Record};
+use crate::storage::batch::{BatchBuilder, BatchHeader, Record};
+use crate::storage::records;
 use crate::storage::Partition;
 
 /// Name of the internal topic holding committed offsets.
@@ -84,8 +85,8 @@ impl OffsetStore {
                 let Some(h) = BatchHeader::parse(&read.records[pos..]) else {
                     break;
                 };
-                let bytes = &read.records[pos..pos + h.total_len()];
-                for r in batch::decode_uncompressed(bytes).unwrap_or_default() {
+                let bytes = read.records.slice(pos..pos + h.total_len());
+                for r in records::decode_shared(&bytes).unwrap_or_default() {
                     if r.offset < next {
                         continue;
                     }

@@ -426,74 +426,11 @@ fn write_bytes(out: &mut Vec<u8>, bytes: Option<&[u8]>) {
     }
 }
 
-/// A record decoded from an uncompressed batch (see [`decode_uncompressed`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OwnedRecord {
-    /// Absolute offset.
-    pub offset: i64,
-    /// Timestamp in milliseconds.
-    pub timestamp: i64,
-    /// Key bytes.
-    pub key: Option<Vec<u8>>,
-    /// Value bytes.
-    pub value: Option<Vec<u8>>,
-    /// Headers.
-    pub headers: Vec<(String, Option<Vec<u8>>)>,
-}
-
-/// Decodes the records of one uncompressed batch; `None` if the batch is compressed or malformed.
-pub fn decode_uncompressed(batch: &[u8]) -> Option<Vec<OwnedRecord>> {
-    let header = BatchHeader::parse(batch)?;
-    if header.compression() != 0 || batch.len() < header.total_len() {
-        return None;
-    }
-    let mut pos = HEADER_LEN;
-    let end = header.total_len();
-    let mut out = Vec::with_capacity(header.records_count.max(0) as usize);
-    let next = |pos: &mut usize| -> Option<i64> {
-        let (v, used) = read_varint(batch.get(*pos..end)?)?;
-        *pos += used;
-        Some(v)
-    };
-    while pos < end {
-        let _len = next(&mut pos)?;
-        pos += 1; // attributes
-        let ts_delta = next(&mut pos)?;
-        let off_delta = next(&mut pos)?;
-        let key = read_opt_bytes(batch, &mut pos, end)?;
-        let value = read_opt_bytes(batch, &mut pos, end)?;
-        let n_headers = next(&mut pos)?;
-        let mut headers = Vec::new();
-        for _ in 0..n_headers.max(0) {
-            let name = read_opt_bytes(batch, &mut pos, end)?.unwrap_or_default();
-            let value = read_opt_bytes(batch, &mut pos, end)?;
-            headers.push((String::from_utf8_lossy(&name).into_owned(), value));
-        }
-        out.push(OwnedRecord {
-            offset: header.base_offset + off_delta,
-            timestamp: header.first_timestamp + ts_delta,
-            key,
-            value,
-            headers,
-        });
-    }
-    Some(out)
-}
-
-fn read_opt_bytes(batch: &[u8], pos: &mut usize, end: usize) -> Option<Option<Vec<u8>>> {
-    let (len, used) = read_varint(batch.get(*pos..end)?)?;
-    *pos += used;
-    if len < 0 {
-        return Some(None);
-    }
-    let bytes = batch.get(*pos..*pos + len as usize)?.to_vec();
-    *pos += len as usize;
-    Some(Some(bytes))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::records::decode_shared;
+    use bytes::Bytes;
 
     fn sample(n: usize) -> Vec<u8> {
         let mut b = BatchBuilder::new();
@@ -516,7 +453,7 @@ mod tests {
         assert_eq!(headers.len(), 1);
         assert_eq!(headers[0].records_count, 3);
         assert_eq!(headers[0].max_timestamp, 1002);
-        let recs = decode_uncompressed(&batch).unwrap();
+        let recs = decode_shared(&Bytes::from(batch.clone())).unwrap();
         assert_eq!(recs[2].value.as_deref(), Some(&b"value-2"[..]));
         assert_eq!(recs[1].offset, 1);
         assert_eq!(recs[0].headers[0].0, "h");
@@ -559,7 +496,7 @@ mod tests {
             let batch = b.finish();
             validate_batches(&batch, 1 << 20).unwrap();
             assert_eq!(has_null_key(&batch), Some(null_at.is_some()));
-            let recs = decode_uncompressed(&batch).unwrap();
+            let recs = decode_shared(&Bytes::from(batch.clone())).unwrap();
             assert_eq!(recs.len(), 5);
             assert_eq!(recs[4].value.as_deref().map(<[u8]>::len), Some(40_000));
             assert_eq!(recs[3].value, None);

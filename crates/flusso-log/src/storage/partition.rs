@@ -570,9 +570,10 @@ mod tests {
         let mut pos = 0;
         while pos < r.records.len() {
             let h = BatchHeader::parse(&r.records[pos..]).unwrap();
-            for rec in batch::decode_uncompressed(&r.records[pos..pos + h.total_len()]).unwrap() {
+            let bytes = r.records.slice(pos..pos + h.total_len());
+            for rec in crate::storage::records::decode_shared(&bytes).unwrap() {
                 if rec.offset >= from {
-                    out.push(String::from_utf8(rec.value.unwrap()).unwrap());
+                    out.push(String::from_utf8(rec.value.unwrap().to_vec()).unwrap());
                 }
             }
             pos += h.total_len();

@@ -1,6 +1,7 @@
 //! Records inside any v2 batch, compressed (gzip, snappy, lz4, zstd) or not, decoded with the
-//! `kafka-protocol` crate. Used where the log must look inside batches: compaction, the key check
-//! of compacted topics, and offset lookups by timestamp.
+//! `kafka-protocol` crate, or read in place when uncompressed ([`decode_shared`]). Used where the
+//! log must look inside batches: compaction, the key check of compacted topics, offset lookups
+//! by timestamp, the committed offsets, and the engine's reads.
 
 use bytes::Bytes;
 use kafka_protocol::records::RecordBatchDecoder;

@@ -39,7 +39,7 @@ use super::columnar::Columnar;
 use crate::error::{EngineError, Result};
 use crate::planner::aggregate::{AggregatePlan, WindowShape};
 use crate::udaf::Accumulator;
-use crate::value::{write_int, write_json, write_str, write_value};
+use crate::value::{write_int, write_json, write_value};
 
 /// A group's values (the grouping expressions).
 pub type GroupKey = Vec<ScalarValue>;
@@ -65,17 +65,8 @@ pub type DirtyRecord = (Vec<u8>, Option<Vec<u8>>);
 /// `{"g":[values],"w":[start,end]}` (`"w":null` unwindowed), each value as
 /// [`crate::value::to_json`] writes it.
 pub fn changelog_key(columns: &[ArrayRef], row: usize, window: Option<Window>) -> Result<Vec<u8>> {
-    use datafusion::arrow::array::AsArray;
-    use datafusion::arrow::datatypes::{DataType, Int64Type};
     key_text(columns.len(), window, |n, out| {
-        let c = &columns[n];
-        match c.data_type() {
-            _ if c.is_null(row) => out.extend_from_slice(b"null"),
-            DataType::Int64 => write_int(c.as_primitive::<Int64Type>().value(row), out),
-            DataType::Utf8 => write_str(c.as_string::<i32>().value(row), out),
-            _ => write_json(&ScalarValue::try_from_array(c, row)?, out),
-        }
-        Ok(())
+        super::fast_json::write_cell(out, &columns[n], row)
     })
 }
 

@@ -617,16 +617,21 @@ impl Columnar {
 
     /// Group keys as values, from their row bytes.
     fn decode_keys<'a>(&self, keys: impl Iterator<Item = &'a [u8]>) -> Result<Vec<GroupKey>> {
-        let columns = self.codec.decode(keys)?;
-        let n = columns.first().map_or(0, |c| c.len());
-        (0..n)
-            .map(|i| {
-                columns
-                    .iter()
-                    .map(|c| Ok(ScalarValue::try_from_array(c, i)?))
-                    .collect()
-            })
-            .collect()
+        key_values(&self.codec.decode(keys)?)
+    }
+
+    /// The groups changed since the last call, the starts of the expired windows' groups, and
+    /// the key columns of both (the changed groups' rows first).
+    fn take_changed(&mut self) -> Result<(Vec<u32>, Vec<i64>, Vec<ArrayRef>)> {
+        let mut ids = std::mem::take(&mut self.dirty);
+        ids.retain(|&g| std::mem::replace(&mut self.dirty_flag[g as usize], false));
+        let expired = std::mem::take(&mut self.expired);
+        let columns = self.codec.decode(
+            ids.iter()
+                .map(|&g| &*self.keys[g as usize])
+                .chain(expired.iter().map(|(k, _)| &**k)),
+        )?;
+        Ok((ids, expired.into_iter().map(|(_, s)| s).collect(), columns))
     }
 
     fn state(&self, g: usize) -> Json {
@@ -638,24 +643,17 @@ impl Columnar {
 
     /// The groups changed since the last call, with their state (`None`: removed).
     pub fn take_dirty(&mut self) -> Result<Vec<DirtyGroup>> {
-        let mut ids = std::mem::take(&mut self.dirty);
-        ids.retain(|&g| std::mem::replace(&mut self.dirty_flag[g as usize], false));
-        let expired = std::mem::take(&mut self.expired);
-        let keys = self.decode_keys(
-            ids.iter()
-                .map(|&g| &*self.keys[g as usize])
-                .chain(expired.iter().map(|(k, _)| &**k)),
-        )?;
-        let mut keys = keys.into_iter();
+        let (ids, expired, columns) = self.take_changed()?;
+        let mut keys = key_values(&columns)?.into_iter();
         let mut out = Vec::with_capacity(ids.len() + expired.len());
         for &g in &ids {
             let key = keys.next().unwrap_or_default();
             let window = self.window_of(self.starts[g as usize]);
             out.push(((key, window), Some(self.state(g as usize))));
         }
-        for (_, start) in &expired {
+        for start in expired {
             let key = keys.next().unwrap_or_default();
-            out.push(((key, self.window_of(*start)), None));
+            out.push(((key, self.window_of(start)), None));
         }
         Ok(out)
     }
@@ -663,14 +661,7 @@ impl Columnar {
     /// [`Columnar::take_dirty`] as changelog records (key and state text), written from the
     /// key columns and the accumulators without building values.
     pub fn take_dirty_records(&mut self) -> Result<Vec<DirtyRecord>> {
-        let mut ids = std::mem::take(&mut self.dirty);
-        ids.retain(|&g| std::mem::replace(&mut self.dirty_flag[g as usize], false));
-        let expired = std::mem::take(&mut self.expired);
-        let columns = self.codec.decode(
-            ids.iter()
-                .map(|&g| &*self.keys[g as usize])
-                .chain(expired.iter().map(|(k, _)| &**k)),
-        )?;
+        let (ids, expired, columns) = self.take_changed()?;
         let mut out = Vec::with_capacity(ids.len() + expired.len());
         for (i, &g) in ids.iter().enumerate() {
             let g = g as usize;
@@ -688,8 +679,8 @@ impl Columnar {
             state.extend_from_slice(b"]}");
             out.push((key, Some(state)));
         }
-        for (j, (_, start)) in expired.iter().enumerate() {
-            let key = changelog_key(&columns, ids.len() + j, self.window_of(*start))?;
+        for (j, start) in expired.into_iter().enumerate() {
+            let key = changelog_key(&columns, ids.len() + j, self.window_of(start))?;
             out.push((key, None));
         }
         Ok(out)
@@ -798,6 +789,19 @@ fn plain_key(t: &DataType) -> bool {
             | DataType::Time64(_)
             | DataType::Timestamp(..)
     )
+}
+
+/// Key columns as one value list per row.
+fn key_values(columns: &[ArrayRef]) -> Result<Vec<GroupKey>> {
+    let n = columns.first().map_or(0, |c| c.len());
+    (0..n)
+        .map(|i| {
+            columns
+                .iter()
+                .map(|c| Ok(ScalarValue::try_from_array(c, i)?))
+                .collect()
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -2,13 +2,13 @@
 //! key. Rows are encoded straight from the projected Arrow columns, without per-cell values.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 
 use datafusion::arrow::array::{
     Array, ArrayRef, BooleanArray, Decimal128Array, Float64Array, Int32Array, Int64Array,
     StringArray,
 };
 use datafusion::arrow::datatypes::DataType;
+use datafusion::common::ScalarValue;
 
 use super::sink::partition_for;
 use super::Projected;
@@ -17,7 +17,7 @@ use crate::error::{EngineError, Result};
 use crate::format::FormatKind;
 use crate::log_client::OutRecord;
 use crate::planner::select::SelectPlan;
-use crate::value::{java_double_to_string, json_decimal};
+use crate::value::{java_double_to_string, json_decimal, write_int, write_json};
 
 /// What the writer needs, prepared once per query.
 pub struct FastJson {
@@ -77,7 +77,9 @@ impl FastJson {
     }
 }
 
-fn write_cell(out: &mut Vec<u8>, a: &ArrayRef, i: usize) -> Result<()> {
+/// Writes cell `i` of `a` as [`crate::value::to_json`] writes its value; the primitive types
+/// straight from the column, any other through its value.
+pub(crate) fn write_cell(out: &mut Vec<u8>, a: &ArrayRef, i: usize) -> Result<()> {
     if a.is_null(i) {
         out.extend_from_slice(b"null");
         return Ok(());
@@ -99,7 +101,7 @@ fn write_cell(out: &mut Vec<u8>, a: &ArrayRef, i: usize) -> Result<()> {
                 .downcast_ref::<Int32Array>()
                 .ok_or_else(bad)?
                 .value(i);
-            let _ = write!(out, "{v}");
+            write_int(i64::from(v), out);
         }
         DataType::Int64 => {
             let v = a
@@ -107,7 +109,7 @@ fn write_cell(out: &mut Vec<u8>, a: &ArrayRef, i: usize) -> Result<()> {
                 .downcast_ref::<Int64Array>()
                 .ok_or_else(bad)?
                 .value(i);
-            let _ = write!(out, "{v}");
+            write_int(v, out);
         }
         DataType::Decimal128(_, scale) => {
             let v = a
@@ -137,7 +139,7 @@ fn write_cell(out: &mut Vec<u8>, a: &ArrayRef, i: usize) -> Result<()> {
                 .value(i);
             out.extend_from_slice(if v { b"true" } else { b"false" });
         }
-        _ => return Err(bad()),
+        _ => write_json(&ScalarValue::try_from_array(a, i)?, out),
     }
     Ok(())
 }

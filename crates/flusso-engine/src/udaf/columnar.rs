@@ -240,6 +240,14 @@ fn gather<T: ArrowPrimitiveType>(values: &[T::Native], set: &[bool], groups: &[u
 }
 
 /// A restored value as `N` (`None`: null).
+/// Writes a held value, or `null` when none is set.
+fn write_set<N: Num>(value: N, set: bool, out: &mut Vec<u8>) {
+    match set {
+        true => write_json(&value.scalar(), out),
+        false => out.extend_from_slice(b"null"),
+    }
+}
+
 fn native<N: Num>(v: &ScalarValue) -> Option<N> {
     match v {
         ScalarValue::Int32(Some(x)) => N::from_json(&Json::from(*x)),
@@ -493,10 +501,7 @@ where
         }
     }
     fn write_state(&self, g: usize, out: &mut Vec<u8>) {
-        match self.set[g] {
-            true => write_json(&self.best[g].scalar(), out),
-            false => out.extend_from_slice(b"null"),
-        }
+        write_set(self.best[g], self.set[g], out);
     }
     fn restore(&mut self, g: usize, state: &Json) -> Result<(), String> {
         let v = from_json(state, &T::Native::sql_type())?;
@@ -620,10 +625,7 @@ where
         out.extend_from_slice(b"{\"seq\":");
         write_int(self.seq[g], out);
         out.extend_from_slice(b",\"val\":");
-        match self.set[g] {
-            true => write_json(&self.value[g].scalar(), out),
-            false => out.extend_from_slice(b"null"),
-        }
+        write_set(self.value[g], self.set[g], out);
         out.push(b'}');
     }
     fn restore(&mut self, g: usize, state: &Json) -> Result<(), String> {

@@ -11,11 +11,12 @@ use std::sync::Arc;
 use datafusion::arrow::array::{new_null_array, Array, ArrayRef, Int32Array, Int64Array};
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::arrow::row::{RowConverter, SortField};
 use datafusion::common::ScalarValue;
 
-use super::join_ops::{Input, Key, Output, Row, Side, StreamTableJoin};
+use super::join_ops::{Input, Key, Kind, Output, Row, Side, StreamTableJoin};
 use super::join_stream::{JoinState, StreamStreamJoin};
-use super::join_table::{ForeignKeyJoin, TableTableJoin};
+use super::join_table::{ForeignKeyJoin, LeftUpdate, TableTableJoin};
 use crate::error::{EngineError, Result};
 use crate::planner::join::{JoinPlan, Shape};
 use hashbrown::HashMap;
@@ -143,6 +144,9 @@ enum Operator {
     StreamStream(StreamStreamJoin<RowRef>),
     TableTable(TableTableJoin),
     ForeignKey(ForeignKeyJoin),
+    /// A lone foreign-key step, its rows kept encoded; it runs through
+    /// [`EncodedForeignKey::process`], not [`Operator::process`].
+    EncodedForeignKey(Box<EncodedForeignKey>),
 }
 
 impl Operator {
@@ -195,6 +199,11 @@ impl Operator {
             Operator::TableTable(j) => j.process(input, &mut o),
             Operator::ForeignKey(j) => j.process(input, &mut o),
             Operator::StreamStream(_) => {}
+            Operator::EncodedForeignKey(_) => {
+                return Err(EngineError::Internal(
+                    "an encoded foreign-key step got values".into(),
+                ))
+            }
         }
         out.extend(o.into_iter().map(|o| map_output(o, JRow::Values)));
         Ok(())
@@ -240,9 +249,154 @@ pub struct Joined {
 }
 
 /// A row on its way through the steps, with the offset of the record that caused it.
-struct Pending {
-    out: Output<JRow>,
+struct Pending<R = JRow, K = Key> {
+    out: Output<R, K>,
     offset: i64,
+}
+
+/// A row kept encoded (Arrow's row format).
+type Encoded = Arc<[u8]>;
+/// A key kept encoded.
+type EncodedKey = Box<[u8]>;
+/// An encoded foreign-key step's output on its way out.
+type EncodedPending = Pending<Encoded, EncodedKey>;
+
+/// A query's only step when it is a foreign-key join: the join keeps its left keys and both
+/// sides' rows in Arrow's row format (a few bytes a cell instead of a `ScalarValue` each), and
+/// its outputs are decoded into columns a batch at a time. The left table of a foreign-key join
+/// is held whole, so this is most of such a query's memory.
+#[derive(Debug)]
+pub struct EncodedForeignKey {
+    join: ForeignKeyJoin<EncodedKey, Encoded>,
+    /// The left table's key columns.
+    pk: RowConverter,
+    /// Per side (0 left, 1 right): the input's columns.
+    rows: [RowConverter; 2],
+    /// Per side: a row of nulls (a side padded by a LEFT join, or either side of a tombstone).
+    null_rows: [Box<[u8]>; 2],
+}
+
+impl EncodedForeignKey {
+    /// The encoded form of `plan`'s join, when it is one foreign-key step over types Arrow's
+    /// row format holds.
+    fn of(plan: &JoinPlan, kind: Kind) -> Option<EncodedForeignKey> {
+        let [step] = plan.steps.as_slice() else {
+            return None;
+        };
+        if step.shape != Shape::ForeignKey || plan.output.window.is_some() || plan.inputs.len() != 2
+        {
+            return None;
+        }
+        let converter = |types: Vec<DataType>| {
+            RowConverter::new(types.into_iter().map(SortField::new).collect()).ok()
+        };
+        let pk = converter(
+            step.left_pk
+                .iter()
+                .map(|e| e.data_type(&step.left_schema))
+                .collect::<std::result::Result<_, _>>()
+                .ok()?,
+        )?;
+        let side = |s: usize| {
+            let fields = plan.inputs[s].renamed.fields();
+            let rows = converter(fields.iter().map(|f| f.data_type().clone()).collect())?;
+            let nulls: Vec<ArrayRef> = fields
+                .iter()
+                .map(|f| new_null_array(f.data_type(), 1))
+                .collect();
+            let null_row: Box<[u8]> = rows.convert_columns(&nulls).ok()?.row(0).as_ref().into();
+            Some((rows, null_row))
+        };
+        let (left, null_left) = side(0)?;
+        let (right, null_right) = side(1)?;
+        Some(EncodedForeignKey {
+            join: ForeignKeyJoin::new(kind),
+            pk,
+            rows: [left, right],
+            null_rows: [null_left, null_right],
+        })
+    }
+
+    /// Applies a batch of input `input` (in its renamed schema, with its records' timestamps
+    /// and offsets); the outputs, in order.
+    fn process(
+        &mut self,
+        plan: &JoinPlan,
+        input: usize,
+        batch: &RecordBatch,
+        tombstone: &[bool],
+        ts: &[Option<i64>],
+        offsets: &[Option<i64>],
+    ) -> Result<Vec<EncodedPending>> {
+        let step = &plan.steps[0];
+        let n = batch.num_rows();
+        let rows = self.rows[usize::from(input != 0)].convert_columns(batch.columns())?;
+        let row = |i: usize| (!tombstone[i]).then(|| Arc::<[u8]>::from(rows.row(i).as_ref()));
+        let mut pending = Vec::new();
+        let mut out = Vec::new();
+        let mut collect = |out: &mut Vec<_>, i: usize| {
+            let offset = offsets[i].unwrap_or(-1);
+            pending.extend(out.drain(..).map(|o| Pending { out: o, offset }));
+        };
+        if input == 0 {
+            let pk: Vec<ArrayRef> = step
+                .left_pk
+                .iter()
+                .map(|e| e.evaluate(batch).and_then(|v| v.into_array(n)))
+                .collect::<std::result::Result<_, _>>()?;
+            let pk_rows = self.pk.convert_columns(&pk)?;
+            let fk = step
+                .left_key
+                .as_ref()
+                .ok_or_else(|| EngineError::Internal("foreign key".into()))?
+                .evaluate(batch)?
+                .into_array(n)?;
+            let key_format = &plan.inputs[0].source.key_format;
+            let key_columns = plan.inputs[0].source.schema.key();
+            for (i, &ts) in ts.iter().enumerate().take(n) {
+                let present = !pk.iter().any(|a| a.is_null(i));
+                let row = row(i);
+                // Only a stored row's serialized key is ever read.
+                let (key_bytes, fk) = if present && row.is_some() {
+                    let key: Key = pk
+                        .iter()
+                        .map(|a| ScalarValue::try_from_array(a, i))
+                        .collect::<std::result::Result<_, _>>()?;
+                    let key_bytes = key_format
+                        .encode(&key, &key_columns, true)
+                        .ok()
+                        .flatten()
+                        .unwrap_or_default();
+                    let fk = (!fk.is_null(i))
+                        .then(|| ScalarValue::try_from_array(&fk, i))
+                        .transpose()?;
+                    (key_bytes, fk)
+                } else {
+                    (Vec::new(), None)
+                };
+                let update = LeftUpdate {
+                    key: present.then(|| Box::from(pk_rows.row(i).as_ref())),
+                    row,
+                    fk,
+                    key_bytes,
+                    ts: ts.unwrap_or(0),
+                };
+                self.join.left_update(update, &mut out);
+                collect(&mut out, i);
+            }
+        } else {
+            let rk = step.right_key.evaluate(batch)?.into_array(n)?;
+            for (i, &ts) in ts.iter().enumerate().take(n) {
+                let key = (!rk.is_null(i))
+                    .then(|| ScalarValue::try_from_array(&rk, i))
+                    .transpose()?;
+                self.join
+                    .right_update(key, row(i), ts.unwrap_or(0), &mut out);
+                collect(&mut out, i);
+            }
+        }
+        Ok(pending)
+    }
 }
 
 impl JoinRuntime {
@@ -259,7 +413,10 @@ impl JoinRuntime {
                     grace,
                 } => Operator::StreamStream(StreamStreamJoin::new(s.kind, before, after, grace)),
                 Shape::TableTable => Operator::TableTable(TableTableJoin::new(s.kind)),
-                Shape::ForeignKey => Operator::ForeignKey(ForeignKeyJoin::new(s.kind)),
+                Shape::ForeignKey => match EncodedForeignKey::of(&plan, s.kind) {
+                    Some(encoded) => Operator::EncodedForeignKey(Box::new(encoded)),
+                    None => Operator::ForeignKey(ForeignKeyJoin::new(s.kind)),
+                },
             })
             .collect();
         let nulls = plan
@@ -460,6 +617,10 @@ impl JoinRuntime {
         };
         let step = &plan.steps[first];
         self.dirty[first] = true;
+        if let Operator::EncodedForeignKey(join) = &mut self.operators[first] {
+            let pending = join.process(&plan, input, &renamed, tombstone, &ts, &offsets)?;
+            return self.assemble_encoded(partition, &pending);
+        }
         let key_of = |side: Side| -> Result<Vec<Option<Key>>> {
             let expr = match side {
                 Side::Left => step
@@ -808,25 +969,90 @@ impl JoinRuntime {
             columns.push(Arc::new(bound(0)));
             columns.push(Arc::new(bound(1)));
         }
-        columns.push(Arc::new(
-            pending
-                .iter()
-                .map(|p| Some(p.out.ts))
-                .collect::<Int64Array>(),
-        ));
-        columns.push(Arc::new(Int32Array::from(vec![partition; pending.len()])));
-        columns.push(Arc::new(
-            pending
-                .iter()
-                .map(|p| Some(p.offset))
-                .collect::<Int64Array>(),
-        ));
-        let batch = RecordBatch::try_new(schema, columns)?;
-        Ok(Joined {
-            batch,
-            tombstone: pending.iter().map(|p| p.out.tombstone).collect(),
-        })
+        finish(schema, columns, partition, pending)
     }
+
+    /// The joined source's batch of an encoded foreign-key step's outputs: keys and rows are
+    /// decoded a column at a time.
+    fn assemble_encoded(&self, partition: i32, pending: &[EncodedPending]) -> Result<Joined> {
+        let Operator::EncodedForeignKey(join) = &self.operators[0] else {
+            return Err(EngineError::Internal(
+                "not an encoded foreign-key join".into(),
+            ));
+        };
+        let plan = &self.plan;
+        let schema = plan.output.schema.scan_schema(false);
+        let m = pending.len();
+        let fit = |a: &ArrayRef, dt: &DataType| -> Result<ArrayRef> {
+            Ok(if a.data_type() == dt {
+                Arc::clone(a)
+            } else {
+                datafusion::arrow::compute::cast(a, dt)?
+            })
+        };
+        let parser = join.pk.parser();
+        let keys = join
+            .pk
+            .convert_rows(pending.iter().map(|p| parser.parse(&p.out.key)))?;
+        let key_count = plan.output.schema.key().len();
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+        for k in 0..key_count {
+            let dt = schema.field(k).data_type();
+            columns.push(match keys.get(k) {
+                Some(a) => fit(a, dt)?,
+                None => new_null_array(dt, m),
+            });
+        }
+        let side = |s: usize, row: fn(&EncodedPending) -> Option<&[u8]>| {
+            let parser = join.rows[s].parser();
+            join.rows[s].convert_rows(
+                pending
+                    .iter()
+                    .map(|p| parser.parse(row(p).unwrap_or(&join.null_rows[s]))),
+            )
+        };
+        let left = side(0, |p| p.out.left.as_deref())?;
+        let right = side(1, |p| p.out.right.as_deref())?;
+        let left_width = self.left_widths[0];
+        for (j, &idx) in plan.value_index.iter().enumerate() {
+            let dt = schema.field(key_count + j).data_type();
+            let a = if idx < left_width {
+                &left[idx]
+            } else {
+                &right[idx - left_width]
+            };
+            columns.push(fit(a, dt)?);
+        }
+        finish(schema, columns, partition, pending)
+    }
+}
+
+/// A joined batch of `schema` from its key, value (and window) `columns` and `pending`'s
+/// timestamps, offsets and tombstones.
+fn finish<R, K>(
+    schema: SchemaRef,
+    mut columns: Vec<ArrayRef>,
+    partition: i32,
+    pending: &[Pending<R, K>],
+) -> Result<Joined> {
+    columns.push(Arc::new(
+        pending
+            .iter()
+            .map(|p| Some(p.out.ts))
+            .collect::<Int64Array>(),
+    ));
+    columns.push(Arc::new(Int32Array::from(vec![partition; pending.len()])));
+    columns.push(Arc::new(
+        pending
+            .iter()
+            .map(|p| Some(p.offset))
+            .collect::<Int64Array>(),
+    ));
+    let batch = RecordBatch::try_new(schema, columns)?;
+    Ok(Joined {
+        batch,
+        tombstone: pending.iter().map(|p| p.out.tombstone).collect(),
+    })
 }
 
 /// Each row of a batch as a row of values.

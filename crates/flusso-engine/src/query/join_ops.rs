@@ -63,10 +63,10 @@ pub struct Input<R = Row> {
 
 /// One output of a join.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Output<R = Row> {
+pub struct Output<R = Row, K = Key> {
     /// The output key: the join key of a key join (for an outer row padded with nulls, the key
     /// of the side that has a row), the left table's key for a foreign-key join.
-    pub key: Key,
+    pub key: K,
     /// The left side's row (`None`: padded with nulls).
     pub left: Option<R>,
     /// The right side's row (`None`: padded with nulls).

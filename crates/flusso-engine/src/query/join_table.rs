@@ -5,11 +5,11 @@
 //! Caching is off (§11): every update produces its output at once, an update identical to the
 //! stored row included. Rows with a null key are dropped.
 
-use std::collections::BTreeMap;
+use std::hash::Hash;
 use std::sync::Arc;
 
 use datafusion::common::ScalarValue;
-use hashbrown::HashMap;
+use hashbrown::{HashMap, HashSet};
 
 use super::join_ops::{Input, Key, Kind, Output, Row, Side};
 use super::join_stream::{present_key, JoinState};
@@ -21,8 +21,8 @@ const STORE_RIGHT: u8 = 1;
 
 /// A table's current row of a key.
 #[derive(Debug, Clone)]
-struct TableRow {
-    row: Row,
+struct TableRow<R = Row> {
+    row: R,
     /// The timestamp of the update that wrote it.
     ts: i64,
     /// Numbers writes in arrival order (keeps the exported state in a stable order).
@@ -30,7 +30,7 @@ struct TableRow {
 }
 
 /// A join output with a row on at least one side.
-fn joined(key: Key, left: Option<Row>, right: Option<Row>, ts: i64) -> Output {
+fn joined<R, K>(key: K, left: Option<R>, right: Option<R>, ts: i64) -> Output<R, K> {
     Output {
         key,
         left,
@@ -41,7 +41,7 @@ fn joined(key: Key, left: Option<Row>, right: Option<Row>, ts: i64) -> Output {
 }
 
 /// A tombstone for `key`.
-fn tombstone(key: Key, ts: i64) -> Output {
+fn tombstone<R, K>(key: K, ts: i64) -> Output<R, K> {
     Output {
         key,
         left: None,
@@ -181,8 +181,8 @@ impl TableTableJoin {
 
 /// A left table's row in a foreign-key join.
 #[derive(Debug, Clone)]
-struct LeftRow {
-    row: Row,
+struct LeftRow<R> {
+    row: R,
     ts: i64,
     seq: u64,
     /// The foreign key evaluated on `row` (`None`: null).
@@ -191,30 +191,51 @@ struct LeftRow {
     key_bytes: Vec<u8>,
 }
 
+/// A left update of a foreign-key join: the left table's key (`None` when null), its new row
+/// (`None`: a tombstone), the foreign key evaluated on the row (`None` when null) and the
+/// serialized key.
+#[derive(Debug)]
+pub struct LeftUpdate<K, R> {
+    /// The left table's key.
+    pub key: Option<K>,
+    /// The new row.
+    pub row: Option<R>,
+    /// The foreign key of `row`.
+    pub fk: Option<ScalarValue>,
+    /// The serialized left key: a right update reaches its left rows in this order.
+    pub key_bytes: Vec<u8>,
+    /// The record's timestamp.
+    pub ts: i64,
+}
+
 /// Foreign-key table-table join (§7): INNER or LEFT (the other kinds are rejected by the
 /// planner and run as INNER here).
 ///
-/// Left inputs carry the left table's key, the foreign key evaluated on the new row and the
-/// serialized left key; right inputs carry the right table's key (one value). The operator keeps
-/// each left row's foreign key, so an update knows the old one. Outputs are keyed by the left
-/// key. A right update reaches the left rows whose foreign key it is in ascending unsigned order
-/// of their serialized keys, with the right update's timestamp; a left update's output has
-/// max(left, right row) as timestamp when the right row exists, else the left one.
+/// Left updates carry the left table's key, the foreign key evaluated on the new row and the
+/// serialized left key; right updates carry the right table's key (one value). The operator
+/// keeps each left row's foreign key, so an update knows the old one. Outputs are keyed by the
+/// left key. A right update reaches the left rows whose foreign key it is in ascending unsigned
+/// order of their serialized keys (rows sharing one serialization, which well-formed input
+/// never has, in the order they were last written), with the right update's timestamp; a left
+/// update's output has max(left, right row) as timestamp when the right row exists, else the
+/// left one.
+///
+/// Keys (`K`) and rows (`R`) are of any type: values ([`Key`], [`Row`]) through
+/// [`ForeignKeyJoin::process`], or rows kept encoded by the join runtime.
 #[derive(Debug)]
-pub struct ForeignKeyJoin {
+pub struct ForeignKeyJoin<K = Key, R = Row> {
     /// LEFT (true) or INNER (false).
     left_join: bool,
     /// Boxed, so that the map's entries stay small: it grows by rehashing, and holds every left
     /// row.
-    left: HashMap<Key, Box<LeftRow>>,
-    right: HashMap<ScalarValue, TableRow>,
-    /// Per foreign key, the left rows that have it, by serialized left key (the keys sharing
-    /// one serialization, which well-formed input never has, in subscription order).
-    subscriptions: HashMap<ScalarValue, BTreeMap<Vec<u8>, Vec<Key>>>,
+    left: HashMap<K, Box<LeftRow<R>>>,
+    right: HashMap<ScalarValue, TableRow<R>>,
+    /// Per foreign key, the keys of the left rows that have it.
+    subscriptions: HashMap<ScalarValue, HashSet<K>>,
     next_seq: u64,
 }
 
-impl ForeignKeyJoin {
+impl<K: Hash + Eq + Clone, R: Clone> ForeignKeyJoin<K, R> {
     /// A foreign-key join of kind `kind` (LEFT, or INNER for any other kind).
     pub fn new(kind: Kind) -> Self {
         ForeignKeyJoin {
@@ -226,14 +247,6 @@ impl ForeignKeyJoin {
         }
     }
 
-    /// Applies one update (a row, or a tombstone when `row` is `None`); outputs go to `out`.
-    pub fn process(&mut self, input: Input, out: &mut Vec<Output>) {
-        match input.side {
-            Side::Left => self.left_update(input, out),
-            Side::Right => self.right_update(input, out),
-        }
-    }
-
     fn next_seq(&mut self) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -241,14 +254,15 @@ impl ForeignKeyJoin {
     }
 
     /// The right row of a foreign key and its timestamp.
-    fn right_row(&self, fk: Option<&ScalarValue>) -> Option<(Row, i64)> {
+    fn right_row(&self, fk: Option<&ScalarValue>) -> Option<(R, i64)> {
         let r = self.right.get(fk?)?;
-        Some((Arc::clone(&r.row), r.ts))
+        Some((r.row.clone(), r.ts))
     }
 
-    /// A left update (`SubscriptionSendProcessorSupplier`, then the response's join).
-    fn left_update(&mut self, input: Input, out: &mut Vec<Output>) {
-        let Some(pk) = present_key(input.key) else {
+    /// A left update (`SubscriptionSendProcessorSupplier`, then the response's join); outputs
+    /// go to `out`.
+    pub fn left_update(&mut self, input: LeftUpdate<K, R>, out: &mut Vec<Output<R, K>>) {
+        let Some(pk) = input.key else {
             return;
         };
         let ts = input.ts;
@@ -263,13 +277,15 @@ impl ForeignKeyJoin {
         }
         let old_fk = old.as_ref().and_then(|o| o.fk.clone());
         // The subscriptions follow the current row's foreign key.
-        let old_bytes = old.as_ref().map(|o| o.key_bytes.as_slice());
-        if old_fk != new_fk || old_bytes != Some(input.key_bytes.as_slice()) {
-            if let (Some(fk), Some(old)) = (&old_fk, &old) {
-                self.unsubscribe(fk, &old.key_bytes, &pk);
+        if old_fk != new_fk {
+            if let Some(fk) = &old_fk {
+                self.unsubscribe(fk, &pk);
             }
             if let Some(fk) = &new_fk {
-                self.subscribe(fk.clone(), input.key_bytes.clone(), pk.clone());
+                self.subscriptions
+                    .entry(fk.clone())
+                    .or_default()
+                    .insert(pk.clone());
             }
         }
         let output = match &input.row {
@@ -277,8 +293,8 @@ impl ForeignKeyJoin {
             None if self.left_join => Some(tombstone(pk.clone(), ts)),
             // LEFT: always exactly one output.
             Some(v) if self.left_join => Some(match self.right_row(new_fk.as_ref()) {
-                Some((w, w_ts)) => joined(pk.clone(), Some(Arc::clone(v)), Some(w), ts.max(w_ts)),
-                None => joined(pk.clone(), Some(Arc::clone(v)), None, ts),
+                Some((w, w_ts)) => joined(pk.clone(), Some(v.clone()), Some(w), ts.max(w_ts)),
+                None => joined(pk.clone(), Some(v.clone()), None, ts),
             }),
             // INNER, deleted or without a foreign key: a tombstone when the old row had one,
             // even if it did not join.
@@ -289,12 +305,7 @@ impl ForeignKeyJoin {
             // INNER with a foreign key: the join when the right row exists; otherwise a
             // tombstone only when the foreign key changed from a non-null one.
             Some(v) => match self.right_row(new_fk.as_ref()) {
-                Some((w, w_ts)) => Some(joined(
-                    pk.clone(),
-                    Some(Arc::clone(v)),
-                    Some(w),
-                    ts.max(w_ts),
-                )),
+                Some((w, w_ts)) => Some(joined(pk.clone(), Some(v.clone()), Some(w), ts.max(w_ts))),
                 None if old_fk.is_some() && old_fk != new_fk => Some(tombstone(pk.clone(), ts)),
                 None => None,
             },
@@ -309,30 +320,46 @@ impl ForeignKeyJoin {
                 fk: new_fk,
                 key_bytes: input.key_bytes,
             };
-            self.left.insert(pk, Box::new(stored));
+            match old {
+                // The old row's allocation is reused.
+                Some(mut old) => {
+                    *old = stored;
+                    self.left.insert(pk, old);
+                }
+                None => {
+                    self.left.insert(pk, Box::new(stored));
+                }
+            }
         }
     }
 
     /// An INNER join's tombstone for a left row leaving foreign key `fk`: timestamped like the
     /// response of `fk`'s right row.
-    fn unjoined(&self, pk: Key, fk: &ScalarValue, ts: i64) -> Output {
+    fn unjoined(&self, pk: K, fk: &ScalarValue, ts: i64) -> Output<R, K> {
         let ts = self
             .right_row(Some(fk))
             .map_or(ts, |(_, w_ts)| ts.max(w_ts));
         tombstone(pk, ts)
     }
 
-    /// A right update (`ForeignTableJoinProcessorSupplier`, then each response's join).
-    fn right_update(&mut self, input: Input, out: &mut Vec<Output>) {
-        let Some(rk) = present_key(input.key).and_then(|k| k.into_iter().next()) else {
+    /// A right update (`ForeignTableJoinProcessorSupplier`, then each response's join): the
+    /// right table's key (`None` when null) and its new row (`None`: a tombstone); outputs go
+    /// to `out`.
+    pub fn right_update(
+        &mut self,
+        key: Option<ScalarValue>,
+        row: Option<R>,
+        ts: i64,
+        out: &mut Vec<Output<R, K>>,
+    ) {
+        let Some(rk) = key.filter(|k| !k.is_null()) else {
             return;
         };
-        let ts = input.ts;
-        match &input.row {
+        match &row {
             Some(row) => {
                 let seq = self.next_seq();
                 let stored = TableRow {
-                    row: Arc::clone(row),
+                    row: row.clone(),
                     ts,
                     seq,
                 };
@@ -345,47 +372,55 @@ impl ForeignKeyJoin {
         let Some(subscribers) = self.subscriptions.get(&rk) else {
             return;
         };
-        for pk in subscribers.values().flatten() {
-            let Some(left) = self.left.get(pk) else {
-                continue;
-            };
-            out.push(match &input.row {
-                Some(w) => joined(
-                    pk.clone(),
-                    Some(Arc::clone(&left.row)),
-                    Some(Arc::clone(w)),
-                    ts,
-                ),
-                None if self.left_join => joined(pk.clone(), Some(Arc::clone(&left.row)), None, ts),
+        let mut reached: Vec<(&K, &LeftRow<R>)> = subscribers
+            .iter()
+            .filter_map(|pk| Some((pk, self.left.get(pk)?.as_ref())))
+            .collect();
+        reached.sort_unstable_by(|a, b| {
+            (a.1.key_bytes.as_slice(), a.1.seq).cmp(&(b.1.key_bytes.as_slice(), b.1.seq))
+        });
+        out.reserve(reached.len());
+        for (pk, left) in reached {
+            out.push(match &row {
+                Some(w) => joined(pk.clone(), Some(left.row.clone()), Some(w.clone()), ts),
+                None if self.left_join => joined(pk.clone(), Some(left.row.clone()), None, ts),
                 None => tombstone(pk.clone(), ts),
             });
         }
     }
 
-    fn subscribe(&mut self, fk: ScalarValue, key_bytes: Vec<u8>, pk: Key) {
-        let keys = self
-            .subscriptions
-            .entry(fk)
-            .or_default()
-            .entry(key_bytes)
-            .or_default();
-        if !keys.contains(&pk) {
-            keys.push(pk);
-        }
-    }
-
-    fn unsubscribe(&mut self, fk: &ScalarValue, key_bytes: &[u8], pk: &Key) {
-        let Some(by_bytes) = self.subscriptions.get_mut(fk) else {
+    fn unsubscribe(&mut self, fk: &ScalarValue, pk: &K) {
+        let Some(keys) = self.subscriptions.get_mut(fk) else {
             return;
         };
-        if let Some(keys) = by_bytes.get_mut(key_bytes) {
-            keys.retain(|k| k != pk);
-            if keys.is_empty() {
-                by_bytes.remove(key_bytes);
-            }
-        }
-        if by_bytes.is_empty() {
+        keys.remove(pk);
+        if keys.is_empty() {
             self.subscriptions.remove(fk);
+        }
+    }
+}
+
+impl ForeignKeyJoin {
+    /// Applies one update of values (a row, or a tombstone when `row` is `None`); outputs go to
+    /// `out`.
+    pub fn process(&mut self, input: Input, out: &mut Vec<Output>) {
+        match input.side {
+            Side::Left => self.left_update(
+                LeftUpdate {
+                    key: present_key(input.key),
+                    row: input.row,
+                    fk: input.fk,
+                    key_bytes: input.key_bytes,
+                    ts: input.ts,
+                },
+                out,
+            ),
+            Side::Right => self.right_update(
+                present_key(input.key).and_then(|k| k.into_iter().next()),
+                input.row,
+                input.ts,
+                out,
+            ),
         }
     }
 
@@ -434,7 +469,10 @@ impl ForeignKeyJoin {
                     };
                     let fk = (!fk.is_null()).then_some(fk);
                     if let Some(fk) = &fk {
-                        self.subscribe(fk.clone(), key_bytes.clone(), key.clone());
+                        self.subscriptions
+                            .entry(fk.clone())
+                            .or_default()
+                            .insert(key.clone());
                     }
                     let stored = LeftRow {
                         row,

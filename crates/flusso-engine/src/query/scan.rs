@@ -63,9 +63,9 @@ pub fn decode(
     decode_general(source, scan_schema, partition, records)
 }
 
-/// The fast path: JSON values of primitive columns, a KAFKA or NONE key, no headers, and no
-/// TIMESTAMP column or one that is a BIGINT value column without a format. `None` when the
-/// source does not qualify.
+/// The fast path: JSON values of primitive columns, a KAFKA or NONE key of at most one column or
+/// a JSON key of several primitive columns, no headers, and no TIMESTAMP column or one that is a
+/// BIGINT value column without a format. `None` when the source does not qualify.
 fn decode_primitive_json(
     source: &Source,
     scan_schema: &SchemaRef,
@@ -89,19 +89,25 @@ fn decode_primitive_json(
         && !source.value_format.unwrapped(&value_cols)
         && source.window.is_none()
         && source.schema.columns.len() == key_cols.len() + value_cols.len()
-        && key_cols.len() <= 1
-        && matches!(source.key_format.kind, FormatKind::Kafka | FormatKind::None);
+        && match source.key_format.kind {
+            FormatKind::Kafka | FormatKind::None => key_cols.len() <= 1,
+            // An object of several columns (one column is a bare value).
+            FormatKind::Json => key_cols.len() > 1,
+            _ => false,
+        };
     if !qualifies {
         return Ok(None);
     }
     let n = records.len();
-    let mut key_builder = match key_cols.first() {
-        Some((_, t)) => match ColumnBuilder::new(t, n) {
-            Some(b) => Some(b),
+    let mut key_builders = Vec::with_capacity(key_cols.len());
+    for (_, t) in &key_cols {
+        match ColumnBuilder::new(t, n) {
+            Some(b) => key_builders.push(b),
             None => return Ok(None),
-        },
-        None => None,
-    };
+        }
+    }
+    let json_key = source.key_format.kind == FormatKind::Json;
+    let key_names: Vec<String> = key_cols.iter().map(|(c, _)| c.clone()).collect();
     let mut builders = Vec::with_capacity(value_cols.len());
     for (_, t) in &value_cols {
         match ColumnBuilder::new(t, n) {
@@ -116,7 +122,25 @@ fn decode_primitive_json(
     let mut tombstone = Vec::with_capacity(n);
     let mut errors = Vec::new();
     for r in records {
-        let key = match source.key_format.decode(r.key.as_deref(), &key_cols, true) {
+        // A JSON key's cells, when they fit the key columns' builders.
+        let key_cells = match (json_key, r.key.as_deref()) {
+            (true, Some(bytes)) => match parse_row(bytes, &key_names) {
+                Some(Some(c))
+                    if c.iter()
+                        .zip(&key_builders)
+                        .all(|(cell, b)| fits(b, cell.as_ref())) =>
+                {
+                    Some(c)
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        let key = match key_cells {
+            Some(_) => Ok(None),
+            None => source.key_format.decode(r.key.as_deref(), &key_cols, true),
+        };
+        let key = match key {
             Ok(k) => k,
             Err(message) => {
                 errors.push(DecodeError {
@@ -128,7 +152,7 @@ fn decode_primitive_json(
                 continue;
             }
         };
-        if is_table && key.is_none() && !key_cols.is_empty() {
+        if is_table && key.is_none() && key_cells.is_none() && !key_cols.is_empty() {
             continue;
         }
         let mut general: Option<Option<Vec<ScalarValue>>> = None;
@@ -174,11 +198,21 @@ fn decode_primitive_json(
                 }
             }
         }
-        if let Some(b) = key_builder.as_mut() {
-            match key.as_ref().and_then(|k| k.first()) {
-                Some(v) => b.append_scalar(v),
-                None => b.append_null(),
+        match (&key_cells, &key) {
+            (Some(cells), _) => {
+                for (b, cell) in key_builders.iter_mut().zip(cells) {
+                    append(b, cell.as_ref());
+                }
             }
+            (None, Some(values)) => {
+                for (i, b) in key_builders.iter_mut().enumerate() {
+                    match values.get(i) {
+                        Some(v) => b.append_scalar(v),
+                        None => b.append_null(),
+                    }
+                }
+            }
+            (None, None) => key_builders.iter_mut().for_each(|b| b.append_null()),
         }
         match (cells, general) {
             (Some(cells), _) => {
@@ -205,10 +239,7 @@ fn decode_primitive_json(
     }
     let rows = tombstone.len();
     let mut arrays: Vec<ArrayRef> = Vec::with_capacity(scan_schema.fields().len());
-    if let Some(b) = key_builder.as_mut() {
-        arrays.push(b.finish());
-    }
-    for b in builders.iter_mut() {
+    for b in key_builders.iter_mut().chain(builders.iter_mut()) {
         arrays.push(b.finish());
     }
     arrays.push(Arc::new(datafusion::arrow::array::Int64Array::from(
@@ -433,4 +464,79 @@ fn extract_timestamp(v: &ScalarValue, format: Option<&str>) -> Result<Option<i64
         ScalarValue::Utf8(None) => None,
         other => return Err(format!("unsupported TIMESTAMP column value {other}")),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::{Format, FormatKind};
+    use crate::schema::{Column, ColumnKind, LogicalSchema};
+
+    fn record(offset: i64, key: Option<&str>, value: Option<&str>) -> InRecord {
+        InRecord {
+            offset,
+            timestamp: 1000 + offset,
+            key: key.map(|k| bytes::Bytes::copy_from_slice(k.as_bytes())),
+            value: value.map(|v| bytes::Bytes::copy_from_slice(v.as_bytes())),
+            headers: Vec::new(),
+        }
+    }
+
+    /// A JSON key of several columns takes the fast path, and decodes as the general path does:
+    /// cells of every type the builders take, coercions, names in another case, null keys,
+    /// keys that need the general path and keys that fail.
+    #[test]
+    fn json_keys_of_several_columns_decode_as_the_general_path() {
+        let column = |name: &str, sql_type, kind| Column {
+            name: name.into(),
+            sql_type,
+            kind,
+        };
+        let source = Source {
+            name: "T".into(),
+            source_type: SourceType::Table,
+            schema: LogicalSchema {
+                columns: vec![
+                    column("A", SqlType::Bigint, ColumnKind::Key),
+                    column("B", SqlType::String, ColumnKind::Key),
+                    column("V", SqlType::Double, ColumnKind::Value),
+                ],
+            },
+            topic: "t".into(),
+            key_format: Format::new(FormatKind::Json),
+            value_format: Format::new(FormatKind::Json),
+            timestamp: None,
+            is_source: false,
+            window: None,
+            sql: String::new(),
+            written_by: None,
+        };
+        let records = vec![
+            record(0, Some(r#"{"A":1,"B":"x"}"#), Some(r#"{"V":1.5}"#)),
+            record(1, Some(r#"{"b":"y","a":2}"#), Some(r#"{"V":2}"#)),
+            record(2, Some(r#"{"A":null}"#), Some(r#"{"V":3}"#)),
+            record(3, Some(r#"{"A":"4","B":5}"#), Some(r#"{"V":4}"#)),
+            record(4, Some("null"), Some(r#"{"V":5}"#)),
+            record(5, None, Some(r#"{"V":6}"#)),
+            record(6, Some("{bad"), Some(r#"{"V":7}"#)),
+            record(7, Some(r#"{"A":8,"B":"z"}"#), None),
+            record(8, Some(r#"[1,2]"#), Some(r#"{"V":9}"#)),
+        ];
+        let scan = source.schema.scan_schema(false);
+        let fast = decode_primitive_json(&source, &scan, 0, &records)
+            .unwrap()
+            .expect("the fast path takes a JSON key of several columns");
+        let general = decode_general(&source, &scan, 0, &records).unwrap();
+        assert_eq!(fast.batch, general.batch);
+        assert_eq!(fast.tombstone, general.tombstone);
+        let errors = |d: &Decoded| {
+            d.errors
+                .iter()
+                .map(|e| (e.offset, e.target, e.message.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(errors(&fast), errors(&general));
+        assert_eq!(fast.batch.num_rows(), 5);
+        assert_eq!(errors(&fast).len(), 2);
+    }
 }

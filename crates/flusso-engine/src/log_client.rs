@@ -180,7 +180,20 @@ impl LogClient for EmbeddedLog {
             .log
             .read(topic, partition, offset, max_bytes)
             .map_err(log_err)?;
-        let mut out = Vec::new();
+        // Sized once: grown record by record, the vector of a 1 MiB read was copied a dozen
+        // times into ever larger, freshly faulted-in memory.
+        // A record takes at least a byte, whatever a corrupt header says.
+        let mut count = 0;
+        let mut pos = 0;
+        while let Some(header) = read
+            .records
+            .get(pos..)
+            .and_then(flusso_log::BatchHeader::parse)
+        {
+            count += usize::try_from(header.records_count).unwrap_or(0);
+            pos += header.total_len();
+        }
+        let mut out = Vec::with_capacity(count.min(read.records.len()));
         let mut pos = 0;
         while let Some(header) = flusso_log::BatchHeader::parse(&read.records[pos..]) {
             let len = header.total_len();
@@ -189,11 +202,8 @@ impl LogClient for EmbeddedLog {
             }
             if !header.is_control() {
                 let batch = read.records.slice(pos..pos + len);
-                for r in decode_shared(&batch).map_err(log_err)? {
-                    if r.offset >= offset {
-                        out.push(r);
-                    }
-                }
+                let records = decode_shared(&batch).map_err(log_err)?;
+                out.extend(records.into_iter().filter(|r| r.offset >= offset));
             }
             pos += len;
         }

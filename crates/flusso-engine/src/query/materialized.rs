@@ -4,9 +4,11 @@
 //! Rows are held as values, not bytes, so a key lookup is one hash probe and a scan builds Arrow
 //! columns directly.
 
-use datafusion::common::HashMap;
+use std::hash::BuildHasher;
 
 use datafusion::common::ScalarValue;
+use hashbrown::hash_table::Entry as Found;
+use hashbrown::{DefaultHashBuilder, HashTable};
 use parking_lot::RwLock;
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -44,11 +46,40 @@ impl Entry {
     }
 }
 
+/// A key's rows, in window order, with the key's hash: the table grows without hashing its keys
+/// again.
+#[derive(Debug)]
+struct Slot {
+    hash: u64,
+    key: Vec<ScalarValue>,
+    entries: Vec<Entry>,
+}
+
+/// Slots by key.
+#[derive(Debug, Default)]
+struct Slots {
+    table: HashTable<Slot>,
+    hasher: DefaultHashBuilder,
+}
+
+impl Slots {
+    fn hash(&self, key: &[ScalarValue]) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    /// The rows of `key`.
+    fn get(&self, key: &[ScalarValue]) -> Option<&Vec<Entry>> {
+        self.table
+            .find(self.hash(key), |s| s.key == key)
+            .map(|s| &s.entries)
+    }
+}
+
 /// The current rows of a table: by key, then in window order (one row, window `None`, per key of
 /// an unwindowed table).
 #[derive(Debug)]
 pub struct Materialized {
-    rows: RwLock<HashMap<Vec<ScalarValue>, Vec<Entry>>>,
+    rows: RwLock<Slots>,
     /// No window held ends before this (`i64::MAX`: none held).
     first_end: AtomicI64,
 }
@@ -76,8 +107,8 @@ impl Materialized {
         }
         let mut rows = self.rows.write();
         let mut first_end = i64::MAX;
-        rows.retain(|_, entries| {
-            entries.retain(|e| match e.window {
+        rows.table.retain(|slot| {
+            slot.entries.retain(|e| match e.window {
                 Some((_, end)) if end <= horizon => false,
                 Some((_, end)) => {
                     first_end = first_end.min(end);
@@ -85,7 +116,7 @@ impl Materialized {
                 }
                 None => true,
             });
-            !entries.is_empty()
+            !slot.entries.is_empty()
         });
         self.first_end.store(first_end, Ordering::Relaxed);
     }
@@ -107,17 +138,26 @@ impl Materialized {
         if let (Some((_, end)), Some(_)) = (window, value) {
             self.first_end.fetch_min(end, Ordering::Relaxed);
         }
-        let Some(entries) = rows.get_mut(key) else {
-            if let Some(v) = value {
-                let entry = Entry {
-                    window,
-                    value: v.to_vec(),
-                    rowtime,
-                };
-                rows.insert(key.to_vec(), vec![entry]);
+        let hash = rows.hash(key);
+        let mut slot = match rows.table.entry(hash, |s| s.key == key, |s| s.hash) {
+            Found::Occupied(slot) => slot,
+            Found::Vacant(vacant) => {
+                if let Some(v) = value {
+                    let entry = Entry {
+                        window,
+                        value: v.to_vec(),
+                        rowtime,
+                    };
+                    vacant.insert(Slot {
+                        hash,
+                        key: key.to_vec(),
+                        entries: vec![entry],
+                    });
+                }
+                return;
             }
-            return;
         };
+        let entries = &mut slot.get_mut().entries;
         let at = entries.binary_search_by(|e| e.window.cmp(&window));
         match (at, value) {
             (Ok(i), Some(v)) => {
@@ -138,7 +178,7 @@ impl Materialized {
             (Ok(i), None) => {
                 entries.remove(i);
                 if entries.is_empty() {
-                    rows.remove(key);
+                    slot.remove();
                 }
             }
             (Err(_), None) => {}
@@ -164,18 +204,19 @@ impl Materialized {
 
     /// Number of rows.
     pub fn len(&self) -> usize {
-        self.rows.read().values().map(|w| w.len()).sum()
+        self.rows.read().table.iter().map(|s| s.entries.len()).sum()
     }
 
     /// Whether the table is empty.
     pub fn is_empty(&self) -> bool {
-        self.rows.read().is_empty()
+        self.rows.read().table.is_empty()
     }
 
     /// Every row, ordered by key then window.
     pub fn scan(&self) -> Vec<MatRow> {
         let rows = self.rows.read();
-        let mut keys: Vec<(&Vec<ScalarValue>, &Vec<Entry>)> = rows.iter().collect();
+        let mut keys: Vec<(&Vec<ScalarValue>, &Vec<Entry>)> =
+            rows.table.iter().map(|s| (&s.key, &s.entries)).collect();
         keys.sort_by(|a, b| a.0.partial_cmp(b.0).unwrap_or(std::cmp::Ordering::Equal));
         keys.into_iter()
             .flat_map(|(k, w)| w.iter().map(|e| e.row(k)))

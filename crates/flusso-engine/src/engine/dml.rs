@@ -585,11 +585,7 @@ impl Engine {
         timestamp: i64,
     ) -> Result<()> {
         let partitions = self.inner.log.partitions(&sink.topic).await?.unwrap_or(1);
-        let encoder = RowEncoder {
-            sink,
-            partitions,
-            computed_key: true,
-        };
+        let encoder = RowEncoder::new(sink, partitions, true);
         let mut out = BTreeMap::new();
         encoder
             .encode(key, Some(value), timestamp, 0, vec![], &mut out)
@@ -624,11 +620,7 @@ impl Engine {
     ) -> Result<Vec<Result<()>>> {
         let sink = self.insertable(target)?;
         let partitions = self.inner.log.partitions(&sink.topic).await?.unwrap_or(1);
-        let encoder = RowEncoder {
-            sink: &sink,
-            partitions,
-            computed_key: true,
-        };
+        let encoder = RowEncoder::new(&sink, partitions, true);
         let (key_columns, value_columns) = (sink.key_columns(), sink.value_columns());
         let mut out = BTreeMap::new();
         let mut results = Vec::with_capacity(rows.len());

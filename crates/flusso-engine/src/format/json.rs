@@ -48,7 +48,9 @@ pub(super) fn encode(
     columns: &[(String, SqlType)],
     unwrapped: bool,
 ) -> Vec<u8> {
-    let mut out = Vec::with_capacity(16 * values.len() + 2);
+    // Room for the names, their quotes and separators, and short values.
+    let names: usize = columns.iter().map(|(n, _)| n.len()).sum();
+    let mut out = Vec::with_capacity(names + 16 * values.len() + 2);
     if unwrapped && values.len() == 1 {
         write_json(&values[0], &mut out);
         return out;

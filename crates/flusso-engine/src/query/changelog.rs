@@ -125,14 +125,14 @@ impl PersistentQuery {
         }
         if let Some(state) = &self.aggregator {
             let mut agg = state.lock();
-            for (key, value) in agg.take_dirty_records()? {
-                records.push(OutRecord {
-                    key: Some(key),
-                    value,
-                    timestamp: 0,
-                    headers: Vec::new(),
-                });
-            }
+            let dirty = agg.take_dirty_records()?;
+            records.reserve(dirty.len());
+            records.extend(dirty.into_iter().map(|(key, value)| OutRecord {
+                key: Some(key),
+                value,
+                timestamp: 0,
+                headers: Vec::new(),
+            }));
             for (source_key, c) in agg.take_dirty_contributions() {
                 let k = json!({"c": values_json(&source_key)});
                 let v = c.map(|(g, args)| {

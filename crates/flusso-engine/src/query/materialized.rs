@@ -4,6 +4,7 @@
 //! Rows are held as values, not bytes, so a key lookup is one hash probe and a scan builds Arrow
 //! columns directly.
 
+use std::borrow::Cow;
 use std::hash::BuildHasher;
 
 use datafusion::common::ScalarValue;
@@ -121,9 +122,14 @@ impl Materialized {
         self.first_end.store(first_end, Ordering::Relaxed);
     }
 
-    /// Applies one emitted row.
-    pub fn apply(&self, row: &AggRow) {
-        self.upsert(&row.key, row.window, row.value.as_deref(), row.timestamp);
+    /// Applies one emitted row, moving its key and value into the table.
+    pub fn apply(&self, row: AggRow) {
+        self.set(
+            Cow::Owned(row.key),
+            row.window,
+            row.value.map(Cow::Owned),
+            row.timestamp,
+        );
     }
 
     /// Sets (or, with `None`, removes) the row of a key.
@@ -134,23 +140,39 @@ impl Materialized {
         value: Option<&[ScalarValue]>,
         rowtime: i64,
     ) {
+        self.set(
+            Cow::Borrowed(key),
+            window,
+            value.map(Cow::Borrowed),
+            rowtime,
+        );
+    }
+
+    /// [`Materialized::upsert`] of a key and value given or lent.
+    fn set(
+        &self,
+        key: Cow<'_, [ScalarValue]>,
+        window: Option<(i64, i64)>,
+        value: Option<Cow<'_, [ScalarValue]>>,
+        rowtime: i64,
+    ) {
         let mut rows = self.rows.write();
-        if let (Some((_, end)), Some(_)) = (window, value) {
+        if let (Some((_, end)), Some(_)) = (window, &value) {
             self.first_end.fetch_min(end, Ordering::Relaxed);
         }
-        let hash = rows.hash(key);
-        let mut slot = match rows.table.entry(hash, |s| s.key == key, |s| s.hash) {
+        let hash = rows.hash(&key);
+        let mut slot = match rows.table.entry(hash, |s| s.key == *key, |s| s.hash) {
             Found::Occupied(slot) => slot,
             Found::Vacant(vacant) => {
                 if let Some(v) = value {
                     let entry = Entry {
                         window,
-                        value: v.to_vec(),
+                        value: v.into_owned(),
                         rowtime,
                     };
                     vacant.insert(Slot {
                         hash,
-                        key: key.to_vec(),
+                        key: key.into_owned(),
                         entries: vec![entry],
                     });
                 }
@@ -163,15 +185,20 @@ impl Materialized {
             (Ok(i), Some(v)) => {
                 // An update in place: no new key.
                 let e = &mut entries[i];
-                e.value.clear();
-                e.value.extend_from_slice(v);
+                match v {
+                    Cow::Borrowed(v) => {
+                        e.value.clear();
+                        e.value.extend_from_slice(v);
+                    }
+                    Cow::Owned(v) => e.value = v,
+                }
                 e.rowtime = rowtime;
             }
             (Err(i), Some(v)) => entries.insert(
                 i,
                 Entry {
                     window,
-                    value: v.to_vec(),
+                    value: v.into_owned(),
                     rowtime,
                 },
             ),

@@ -575,11 +575,8 @@ impl PersistentQuery {
             }
         });
         let is_table = self.plan.output_type == SourceType::Table;
-        let encoder = sink::RowEncoder {
-            sink: &self.sink,
-            partitions: self.sink_partitions,
-            computed_key: self.plan.repartitioned,
-        };
+        let encoder =
+            sink::RowEncoder::new(&self.sink, self.sink_partitions, self.plan.repartitioned);
         // A table join's row failing WHERE deletes the key's row only if it was shown (the
         // join hands its filter the old row, as Kafka Streams does).
         let join_filter = is_table && self.joiner.is_some() && self.plan.filter.is_some();

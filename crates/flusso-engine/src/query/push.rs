@@ -167,7 +167,7 @@ async fn run(
                         shown.insert(k);
                     }
                     let mut columns = row.key;
-                    columns.extend(row.projected);
+                    columns.extend(row.value.unwrap_or(row.projected));
                     if tx.send(Ok(PushRow { columns, tombstone })).await.is_err() {
                         return Ok(());
                     }

@@ -8,6 +8,7 @@ use datafusion::common::ScalarValue;
 
 use crate::catalog::Source;
 use crate::log_client::OutRecord;
+use crate::types::SqlType;
 
 /// Kafka's murmur2 (as in `org.apache.kafka.common.utils.Utils.murmur2`).
 pub fn murmur2(data: &[u8]) -> i32 {
@@ -56,9 +57,24 @@ pub struct RowEncoder<'a> {
     /// The key was computed (PARTITION BY, INSERT VALUES) rather than carried from the source
     /// record: a multi-column key of nulls is then still written, as ksqlDB writes it.
     pub computed_key: bool,
+    /// The sink's key columns.
+    key_cols: Vec<(String, SqlType)>,
+    /// The sink's value columns.
+    value_cols: Vec<(String, SqlType)>,
 }
 
-impl RowEncoder<'_> {
+impl<'a> RowEncoder<'a> {
+    /// The encoder of rows into `sink`, of `partitions` partitions.
+    pub fn new(sink: &'a Source, partitions: i32, computed_key: bool) -> RowEncoder<'a> {
+        RowEncoder {
+            sink,
+            partitions,
+            computed_key,
+            key_cols: sink.key_columns(),
+            value_cols: sink.value_columns(),
+        }
+    }
+
     /// Encodes one row. `value` is `None` for a tombstone.
     pub fn encode(
         &self,
@@ -86,8 +102,7 @@ impl RowEncoder<'_> {
         headers: Vec<(String, Option<Vec<u8>>)>,
         out: &mut BTreeMap<i32, Vec<OutRecord>>,
     ) -> Result<(), String> {
-        let key_cols = self.sink.key_columns();
-        let value_cols = self.sink.value_columns();
+        let (key_cols, value_cols) = (&self.key_cols, &self.value_cols);
         let all_null = key.iter().all(|k| k.is_null());
         let key_bytes = if all_null
             && !key.is_empty()
@@ -97,10 +112,10 @@ impl RowEncoder<'_> {
         {
             None
         } else {
-            self.sink.key_format.encode(key, &key_cols, true)?
+            self.sink.key_format.encode(key, key_cols, true)?
         };
         let value_bytes = match value {
-            Some(v) => self.sink.value_format.encode(v, &value_cols, false)?,
+            Some(v) => self.sink.value_format.encode(v, value_cols, false)?,
             None => None,
         };
         let partition = match &key_bytes {

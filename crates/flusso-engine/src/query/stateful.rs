@@ -64,8 +64,8 @@ pub struct AggRow {
     pub window: Option<(i64, i64)>,
     /// Value columns; `None` for a tombstone.
     pub value: Option<Vec<ScalarValue>>,
-    /// The value columns as computed, also for a tombstone (its aggregates are NULL): what a
-    /// push query shows.
+    /// A tombstone's value columns as computed (its aggregates are NULL): what a push query
+    /// shows for it. Empty when `value` is set (a push query shows `value`).
     pub projected: Vec<ScalarValue>,
     /// Event time.
     pub timestamp: i64,
@@ -126,7 +126,10 @@ pub(crate) fn project_updates(
             .map(|a| sink::cell(a, i))
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(EngineError::Execution)?;
-        let value = passes.then(|| projected.clone());
+        let (value, projected) = match passes {
+            true => (Some(projected), Vec::new()),
+            false => (None, projected),
+        };
         out.push(AggRow {
             key,
             window: at(starts, i).zip(at(ends, i)),
@@ -246,11 +249,7 @@ impl PersistentQuery {
         for (offset, e) in failed.into_iter().chain(refused) {
             self.record_error(partition, offset, &e).await;
         }
-        let encoder = sink::RowEncoder {
-            sink: &self.sink,
-            partitions: self.sink_partitions,
-            computed_key: true,
-        };
+        let encoder = sink::RowEncoder::new(&self.sink, self.sink_partitions, true);
         for row in rows {
             // A tombstone only deletes a row that exists (HAVING failing again stays silent).
             if row.value.is_none() {
@@ -272,7 +271,7 @@ impl PersistentQuery {
                 )
                 .map_err(EngineError::Execution)?;
             if let Some(m) = &self.materialized {
-                m.apply(&row);
+                m.apply(row);
             }
         }
         if let (Some(m), Some(horizon)) = (&self.materialized, horizon) {

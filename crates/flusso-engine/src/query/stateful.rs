@@ -112,20 +112,21 @@ pub(crate) fn project_updates(
     };
     let (starts, ends, times) = (bound(3), bound(2), bound(1));
     let at = |a: Option<&Int64Array>, i: usize| a.filter(|a| a.is_valid(i)).map(|a| a.value(i));
+    // Row `i`'s cells, in a vector of their number (the materialized table keeps it).
+    let cells =
+        |arrays: &[datafusion::arrow::array::ArrayRef], i: usize| -> Result<Vec<ScalarValue>> {
+            let mut cells = Vec::with_capacity(arrays.len());
+            for a in arrays {
+                cells.push(sink::cell(a, i).map_err(EngineError::Execution)?);
+            }
+            Ok(cells)
+        };
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
-        let key = keys
-            .iter()
-            .map(|a| sink::cell(a, i))
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(EngineError::Execution)?;
+        let key = cells(&keys, i)?;
         let passes =
             !updates.deleted[i] && having.as_ref().is_none_or(|h| h.is_valid(i) && h.value(i));
-        let projected = values
-            .iter()
-            .map(|a| sink::cell(a, i))
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(EngineError::Execution)?;
+        let projected = cells(&values, i)?;
         let (value, projected) = match passes {
             true => (Some(projected), Vec::new()),
             false => (None, projected),

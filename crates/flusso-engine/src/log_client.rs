@@ -182,7 +182,8 @@ impl LogClient for EmbeddedLog {
             .map_err(log_err)?;
         // Sized once: grown record by record, the vector of a 1 MiB read was copied a dozen
         // times into ever larger, freshly faulted-in memory.
-        // A record takes at least a byte, whatever a corrupt header says.
+        // A record takes at least seven bytes (its length, attributes, timestamp and offset
+        // deltas, key and value lengths, header count), whatever a corrupt header says.
         let mut count = 0;
         let mut pos = 0;
         while let Some(header) = read
@@ -193,7 +194,7 @@ impl LogClient for EmbeddedLog {
             count += usize::try_from(header.records_count).unwrap_or(0);
             pos += header.total_len();
         }
-        let mut out = Vec::with_capacity(count.min(read.records.len()));
+        let mut out = Vec::with_capacity(count.min(read.records.len() / 7));
         let mut pos = 0;
         while let Some(header) = flusso_log::BatchHeader::parse(&read.records[pos..]) {
             let len = header.total_len();

@@ -358,15 +358,7 @@ impl EncodedForeignKey {
                 let row = row(i);
                 // Only a stored row's serialized key is ever read.
                 let (key_bytes, fk) = if present && row.is_some() {
-                    let key: Key = pk
-                        .iter()
-                        .map(|a| ScalarValue::try_from_array(a, i))
-                        .collect::<std::result::Result<_, _>>()?;
-                    let key_bytes = key_format
-                        .encode(&key, &key_columns, true)
-                        .ok()
-                        .flatten()
-                        .unwrap_or_default();
+                    let (_, key_bytes) = left_key(key_format, &key_columns, &pk, i)?;
                     let fk = (!fk.is_null(i))
                         .then(|| ScalarValue::try_from_array(&fk, i))
                         .transpose()?;
@@ -682,15 +674,7 @@ impl JoinRuntime {
             let key_format = &plan.inputs[0].source.key_format;
             let key_columns = plan.inputs[0].source.schema.key();
             for i in 0..n {
-                let key: Key = pk
-                    .iter()
-                    .map(|a| ScalarValue::try_from_array(a, i))
-                    .collect::<std::result::Result<_, _>>()?;
-                let key_bytes = key_format
-                    .encode(&key, &key_columns, true)
-                    .ok()
-                    .flatten()
-                    .unwrap_or_default();
+                let (key, key_bytes) = left_key(key_format, &key_columns, &pk, i)?;
                 let row = (!tombstone[i]).then(|| rows[i].clone());
                 self.operators[first].process(
                     Input {
@@ -935,11 +919,7 @@ impl JoinRuntime {
                         let c = idx - left_width;
                         right.column(c, &self.null_right[last][c])?
                     };
-                    if a.data_type() == dt {
-                        a
-                    } else {
-                        datafusion::arrow::compute::cast(&a, dt)?
-                    }
+                    fit(&a, dt)?
                 }
                 None => array_of(
                     pending
@@ -983,13 +963,6 @@ impl JoinRuntime {
         let plan = &self.plan;
         let schema = plan.output.schema.scan_schema(false);
         let m = pending.len();
-        let fit = |a: &ArrayRef, dt: &DataType| -> Result<ArrayRef> {
-            Ok(if a.data_type() == dt {
-                Arc::clone(a)
-            } else {
-                datafusion::arrow::compute::cast(a, dt)?
-            })
-        };
         let parser = join.pk.parser();
         let keys = join
             .pk
@@ -1055,6 +1028,26 @@ fn finish<R, K>(
     })
 }
 
+/// Row `i`'s left-table key of a foreign-key join (`pk`: its key columns), as values and
+/// serialized in the table's key format (empty when it cannot be).
+fn left_key(
+    key_format: &crate::format::Format,
+    key_columns: &[(String, crate::types::SqlType)],
+    pk: &[ArrayRef],
+    i: usize,
+) -> Result<(Key, Vec<u8>)> {
+    let key: Key = pk
+        .iter()
+        .map(|a| ScalarValue::try_from_array(a, i))
+        .collect::<std::result::Result<_, _>>()?;
+    let key_bytes = key_format
+        .encode(&key, key_columns, true)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    Ok((key, key_bytes))
+}
+
 /// Each row of a batch as a row of values.
 fn to_rows(batch: &RecordBatch) -> Result<Vec<Row>> {
     let n = batch.num_rows();
@@ -1098,10 +1091,16 @@ fn array_of(values: impl Iterator<Item = ScalarValue>, dt: &DataType) -> Result<
             v
         }
     }))?;
-    if array.data_type() != dt {
-        return Ok(datafusion::arrow::compute::cast(&array, dt)?);
-    }
-    Ok(array)
+    fit(&array, dt)
+}
+
+/// `a` as an array of `dt` (cast when its type differs).
+fn fit(a: &ArrayRef, dt: &DataType) -> Result<ArrayRef> {
+    Ok(if a.data_type() == dt {
+        Arc::clone(a)
+    } else {
+        datafusion::arrow::compute::cast(a, dt)?
+    })
 }
 
 /// Join keys of an evaluated key expression: `None` for a null key.
